@@ -1,3 +1,14 @@
-//! Kazakhstan e-visa verification terminal: a pure verification core
-//! (`payload`, `trust`, `mrz`, `rules`) with adapters around it.
+//! Kazakhstan e-visa verification terminal.
+//!
+//! The pure core — [`payload`], [`trust`], [`mrz`], [`rules`] (with [`dates`]) — takes
+//! bytes and values and returns typed results: no I/O, clock or database inside.
+//! Around it sit the adapters: [`store`] (SQLite), [`terminal`] (the core wired to the
+//! store, trust folder and clock), [`issue`] (the issuer side: signing and printable
+//! pages) and [`fixtures`] (the committed test vectors).
 #![forbid(unsafe_code)]
+
+pub mod dates;
+pub mod mrz;
+pub mod payload;
+pub mod rules;
+pub mod trust;

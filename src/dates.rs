@@ -1,0 +1,118 @@
+//! Calendar dates as the spec writes them (`YYYY-MM-DD`, birth dates with `XX` for an
+//! unknown month or day) and the calendar arithmetic the rules need.
+
+use time::{Date, Month};
+
+/// Parses a strict `YYYY-MM-DD` calendar date; impossible dates (31 Nov) are `None`.
+pub fn parse_iso(s: &str) -> Option<Date> {
+    let b = s.as_bytes();
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| -> Option<u32> {
+        let part = s.get(r)?;
+        part.bytes().all(|c| c.is_ascii_digit()).then(|| part.parse().ok())?
+    };
+    let y = num(0..4)? as i32;
+    let m = Month::try_from(num(5..7)? as u8).ok()?;
+    Date::from_calendar_date(y, m, num(8..10)? as u8).ok()
+}
+
+/// `date` plus `months` calendar months, clamped to the end of a shorter month
+/// (30 Nov + 3 months = 28 or 29 Feb).
+pub fn add_months(date: Date, months: u32) -> Date {
+    let total = date.year() as i64 * 12 + (date.month() as i64 - 1) + months as i64;
+    let year = total.div_euclid(12) as i32;
+    let month = Month::try_from((total.rem_euclid(12) + 1) as u8).expect("1..=12");
+    let last = time::util::days_in_month(month, year);
+    Date::from_calendar_date(year, month, date.day().min(last)).expect("clamped day is valid")
+}
+
+/// A date of birth whose month or day may be unknown (ICAO 9303 `<<`, spec `XX`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct PartialDate {
+    pub year: i32,
+    pub month: Option<u8>,
+    pub day: Option<u8>,
+}
+
+impl PartialDate {
+    /// `YYYY-MM-DD`, `YYYY-MM-XX` or `YYYY-XX-XX`; a known day needs a known month and
+    /// known parts must form a possible date.
+    pub fn parse_iso(s: &str) -> Option<Self> {
+        let b = s.as_bytes();
+        if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+            return None;
+        }
+        let year: i32 = s[0..4]
+            .bytes()
+            .all(|c| c.is_ascii_digit())
+            .then(|| s[0..4].parse().ok())??;
+        let part = |p: &str| -> Option<Option<u8>> {
+            match p {
+                "XX" => Some(None),
+                _ if p.bytes().all(|c| c.is_ascii_digit()) => Some(Some(p.parse().ok()?)),
+                _ => None,
+            }
+        };
+        let month = part(s.get(5..7)?)?;
+        let day = part(s.get(8..10)?)?;
+        let d = PartialDate { year, month, day };
+        d.is_possible().then_some(d)
+    }
+
+    pub fn is_possible(&self) -> bool {
+        match (self.month, self.day) {
+            (None, None) => true,
+            (None, Some(_)) => false,
+            (Some(m), None) => (1..=12).contains(&m),
+            (Some(m), Some(d)) => Month::try_from(m)
+                .ok()
+                .and_then(|m| Date::from_calendar_date(self.year, m, d).ok())
+                .is_some(),
+        }
+    }
+
+    pub fn to_iso(&self) -> String {
+        let two = |v: Option<u8>| v.map_or("XX".to_string(), |v| format!("{v:02}"));
+        format!("{:04}-{}-{}", self.year, two(self.month), two(self.day))
+    }
+}
+
+impl std::fmt::Display for PartialDate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.to_iso())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::date;
+
+    #[test]
+    fn strict_iso() {
+        assert_eq!(parse_iso("2026-02-28"), Some(date!(2026 - 02 - 28)));
+        assert_eq!(parse_iso("2026-11-31"), None);
+        assert_eq!(parse_iso("2026-2-28"), None);
+        assert_eq!(parse_iso("+026-02-28"), None);
+    }
+
+    #[test]
+    fn calendar_months() {
+        assert_eq!(add_months(date!(2026 - 11 - 30), 3), date!(2027 - 02 - 28));
+        assert_eq!(add_months(date!(2027 - 11 - 30), 3), date!(2028 - 02 - 29));
+        assert_eq!(add_months(date!(2026 - 01 - 31), 1), date!(2026 - 02 - 28));
+        assert_eq!(add_months(date!(2026 - 10 - 15), 3), date!(2027 - 01 - 15));
+    }
+
+    #[test]
+    fn partial_dates() {
+        let d = PartialDate::parse_iso("1974-XX-XX").unwrap();
+        assert_eq!((d.month, d.day), (None, None));
+        assert_eq!(d.to_iso(), "1974-XX-XX");
+        assert!(PartialDate::parse_iso("1974-XX-12").is_none());
+        assert!(PartialDate::parse_iso("1974-02-30").is_none());
+        assert_eq!(PartialDate::parse_iso("1974-08-XX").unwrap().to_iso(), "1974-08-XX");
+    }
+}

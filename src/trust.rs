@@ -1,0 +1,252 @@
+//! The terminal's trust store (spec §5): issuer public keys with their kid, label,
+//! validity window and revocation flag, and the Ed25519 signature check. Parsing a key
+//! file is pure; [`TrustStore::load_dir`] is the one place that reads the folder.
+
+use std::path::{Path, PathBuf};
+
+use base64::Engine as _;
+use ed25519_dalek::{Signature, VerifyingKey};
+use sha2::{Digest, Sha256};
+use time::Date;
+
+use crate::dates;
+
+/// The 8-byte key identifier of spec §2.
+pub type Kid = [u8; 8];
+
+/// kid = first 8 bytes of SHA-256 of the raw 32-byte public key.
+pub fn kid_of(key: &VerifyingKey) -> Kid {
+    let digest = Sha256::digest(key.as_bytes());
+    let mut kid = [0u8; 8];
+    kid.copy_from_slice(&digest[..8]);
+    kid
+}
+
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TrustError {
+    #[error("cannot read trust store {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("trust store {0} holds no key files (*.toml)")]
+    Empty(PathBuf),
+    #[error("trust store key file {file}: {problem}")]
+    BadFile { file: String, problem: String },
+    #[error("trust store key files {first} and {second} hold the same key (kid {kid})")]
+    Duplicate {
+        first: String,
+        second: String,
+        kid: String,
+    },
+}
+
+/// One trusted issuer key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrustedKey {
+    pub label: String,
+    pub key: VerifyingKey,
+    pub kid: Kid,
+    pub not_before: Date,
+    pub not_after: Date,
+    pub revoked: bool,
+    /// File name it came from, for messages.
+    pub source: String,
+}
+
+impl TrustedKey {
+    /// Strict RFC 8032 verification (`verify_strict`): rejects non-canonical S and
+    /// small-order keys as spec §2 requires.
+    pub fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
+        let Ok(sig) = Signature::from_slice(signature) else {
+            return false;
+        };
+        self.key.verify_strict(message, &sig).is_ok()
+    }
+
+    /// Whether an `iat` (Unix seconds) falls on a UTC day within the key's window.
+    pub fn covers(&self, issued_at: u64) -> bool {
+        let Some(day) = i64::try_from(issued_at)
+            .ok()
+            .and_then(|s| time::OffsetDateTime::from_unix_timestamp(s).ok())
+            .map(|t| t.date())
+        else {
+            return false;
+        };
+        self.not_before <= day && day <= self.not_after
+    }
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct KeyFile {
+    label: String,
+    public_key: String,
+    not_before: String,
+    not_after: String,
+    #[serde(default)]
+    revoked: bool,
+}
+
+/// Parses one key file's text (spec §5). The kid is derived, never read.
+pub fn parse_key_file(name: &str, text: &str) -> Result<TrustedKey, TrustError> {
+    let bad = |problem: String| TrustError::BadFile {
+        file: name.to_string(),
+        problem,
+    };
+    let f: KeyFile = toml::from_str(text).map_err(|e| bad(e.message().to_string()))?;
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(f.public_key.trim())
+        .map_err(|e| bad(format!("public_key is not base64 ({e})")))?;
+    let raw: [u8; 32] = raw
+        .try_into()
+        .map_err(|r: Vec<u8>| bad(format!("public_key is {} bytes, not 32", r.len())))?;
+    let key = VerifyingKey::from_bytes(&raw)
+        .map_err(|_| bad("public_key is not a valid Ed25519 point".into()))?;
+    if key.is_weak() {
+        return Err(bad("public_key is a small-order (weak) key".into()));
+    }
+    let date = |field: &str, v: &str| {
+        dates::parse_iso(v).ok_or_else(|| bad(format!("{field} {v:?} is not a YYYY-MM-DD date")))
+    };
+    let not_before = date("not_before", &f.not_before)?;
+    let not_after = date("not_after", &f.not_after)?;
+    if not_before > not_after {
+        return Err(bad(format!(
+            "not_before {not_before} is after not_after {not_after}"
+        )));
+    }
+    Ok(TrustedKey {
+        label: f.label,
+        kid: kid_of(&key),
+        key,
+        not_before,
+        not_after,
+        revoked: f.revoked,
+        source: name.to_string(),
+    })
+}
+
+/// Renders a key file for [`parse_key_file`] (used by `keygen`).
+pub fn render_key_file(label: &str, key: &VerifyingKey, not_before: Date, not_after: Date) -> String {
+    format!(
+        "# Trust-store entry (spec §5). kid = {}\nlabel = {}\npublic_key = \"{}\"\nnot_before = \"{not_before}\"\nnot_after = \"{not_after}\"\nrevoked = false\n",
+        hex(&kid_of(key)),
+        toml_string(label),
+        base64::engine::general_purpose::STANDARD.encode(key.as_bytes()),
+    )
+}
+
+fn toml_string(s: &str) -> String {
+    toml::Value::String(s.to_string()).to_string()
+}
+
+/// The set of issuer keys a terminal trusts.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TrustStore {
+    keys: Vec<TrustedKey>,
+}
+
+impl TrustStore {
+    /// Builds a store from parsed keys; the same key twice is an error.
+    pub fn new(keys: Vec<TrustedKey>) -> Result<Self, TrustError> {
+        for (i, a) in keys.iter().enumerate() {
+            if let Some(b) = keys[..i].iter().find(|b| b.kid == a.kid) {
+                return Err(TrustError::Duplicate {
+                    first: b.source.clone(),
+                    second: a.source.clone(),
+                    kid: hex(&a.kid),
+                });
+            }
+        }
+        Ok(TrustStore { keys })
+    }
+
+    /// Loads every `*.toml` in `dir`. Any file that does not parse fails the whole
+    /// load, naming the file: a terminal never runs with fewer keys than it was given.
+    pub fn load_dir(dir: &Path) -> Result<Self, TrustError> {
+        let io = |source| TrustError::Io {
+            path: dir.to_path_buf(),
+            source,
+        };
+        let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+            .map_err(io)?
+            .map(|e| e.map(|e| e.path()))
+            .collect::<Result<_, _>>()
+            .map_err(io)?;
+        files.retain(|p| p.extension().is_some_and(|e| e == "toml") && p.is_file());
+        files.sort();
+        if files.is_empty() {
+            return Err(TrustError::Empty(dir.to_path_buf()));
+        }
+        let mut keys = Vec::with_capacity(files.len());
+        for path in files {
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let text = std::fs::read_to_string(&path).map_err(|e| TrustError::BadFile {
+                file: name.clone(),
+                problem: e.to_string(),
+            })?;
+            keys.push(parse_key_file(&name, &text)?);
+        }
+        Self::new(keys)
+    }
+
+    pub fn find(&self, kid: &[u8]) -> Option<&TrustedKey> {
+        self.keys.iter().find(|k| k.kid.as_slice() == kid)
+    }
+
+    pub fn keys(&self) -> &[TrustedKey] {
+        &self.keys
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ed25519_dalek::SigningKey;
+    use time::macros::date;
+
+    fn key(seed: u8) -> SigningKey {
+        SigningKey::from_bytes(&[seed; 32])
+    }
+
+    #[test]
+    fn key_file_round_trip_and_kid_is_derived() {
+        let sk = key(7);
+        let text = render_key_file("test \"signer\"", &sk.verifying_key(), date!(2026 - 01 - 01), date!(2027 - 12 - 31));
+        let k = parse_key_file("a.toml", &text).unwrap();
+        assert_eq!(k.label, "test \"signer\"");
+        assert_eq!(k.kid, kid_of(&sk.verifying_key()));
+        assert!(!k.revoked);
+        assert!(k.covers(1_767_225_600)); // 2026-01-01T00:00Z
+        assert!(!k.covers(1_767_225_599));
+    }
+
+    #[test]
+    fn bad_files_are_named() {
+        let e = parse_key_file("x.toml", "label = 1").unwrap_err();
+        assert!(e.to_string().contains("x.toml"), "{e}");
+        let e = parse_key_file(
+            "y.toml",
+            "label=\"a\"\npublic_key=\"AAAA\"\nnot_before=\"2026-01-01\"\nnot_after=\"2026-01-02\"",
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("not 32"), "{e}");
+    }
+
+    #[test]
+    fn duplicates_refused() {
+        let sk = key(3);
+        let text = render_key_file("a", &sk.verifying_key(), date!(2026 - 01 - 01), date!(2027 - 01 - 01));
+        let a = parse_key_file("a.toml", &text).unwrap();
+        let b = parse_key_file("b.toml", &text).unwrap();
+        assert!(matches!(TrustStore::new(vec![a, b]), Err(TrustError::Duplicate { .. })));
+    }
+}
