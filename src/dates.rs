@@ -11,7 +11,9 @@ pub fn parse_iso(s: &str) -> Option<Date> {
     }
     let num = |r: std::ops::Range<usize>| -> Option<u32> {
         let part = s.get(r)?;
-        part.bytes().all(|c| c.is_ascii_digit()).then(|| part.parse().ok())?
+        part.bytes()
+            .all(|c| c.is_ascii_digit())
+            .then(|| part.parse().ok())?
     };
     let y = num(0..4)? as i32;
     let m = Month::try_from(num(5..7)? as u8).ok()?;
@@ -113,6 +115,9 @@ mod tests {
         assert_eq!(d.to_iso(), "1974-XX-XX");
         assert!(PartialDate::parse_iso("1974-XX-12").is_none());
         assert!(PartialDate::parse_iso("1974-02-30").is_none());
-        assert_eq!(PartialDate::parse_iso("1974-08-XX").unwrap().to_iso(), "1974-08-XX");
+        assert_eq!(
+            PartialDate::parse_iso("1974-08-XX").unwrap().to_iso(),
+            "1974-08-XX"
+        );
     }
 }

@@ -8,7 +8,13 @@
 #![forbid(unsafe_code)]
 
 pub mod dates;
+pub mod fixtures;
+pub mod issue;
 pub mod mrz;
 pub mod payload;
+pub mod qr;
+pub mod report;
 pub mod rules;
+pub mod store;
+pub mod terminal;
 pub mod trust;

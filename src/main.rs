@@ -1,1 +1,266 @@
-fn main() {}
+//! `evisa`: the command line of the e-visa terminal. Parses arguments, runs one
+//! command, and reports any error once, here at the edge.
+//!
+//! Exit status: 0 ACCEPT (or success), 1 REJECT (or a check that found a problem),
+//! 2 usage or operational error.
+
+use std::io::Read as _;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, anyhow, bail};
+use clap::{Args, Parser, Subcommand};
+use time::Date;
+
+use evisa::issue::{self, VisaFile};
+use evisa::payload::Envelope;
+use evisa::rules::{Direction, Verdict};
+use evisa::terminal::{self, Terminal};
+use evisa::{dates, report, trust};
+
+#[derive(Parser)]
+#[command(
+    name = "evisa",
+    version,
+    about = "Kazakhstan e-visa verification terminal"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Make an Ed25519 signing key (NAME.key, PKCS#8 PEM, mode 0600) and its trust-store entry (NAME.toml).
+    Keygen {
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long)]
+        name: String,
+        /// Label shown to officers (default: NAME).
+        #[arg(long)]
+        label: Option<String>,
+        #[arg(long, default_value = "2026-01-01")]
+        not_before: String,
+        #[arg(long, default_value = "2027-12-31")]
+        not_after: String,
+    },
+    /// Sign a visa description (TOML) and print the QR text.
+    Issue {
+        #[arg(long)]
+        key: PathBuf,
+        #[arg(long)]
+        visa: PathBuf,
+        /// Also write the printable A4 e-visa page (PNG).
+        #[arg(long)]
+        png: Option<PathBuf>,
+    },
+    /// Print the QR text found in a PNG or JPEG image.
+    Decode { image: PathBuf },
+    /// Check an e-visa against a passport MRZ (spec §6).
+    Verify(VerifyArgs),
+    /// Regenerate the test keys and fixture cases (deterministic).
+    Fixtures {
+        #[arg(long, default_value = "fixtures")]
+        out: PathBuf,
+        #[arg(long, default_value = "keys")]
+        keys: PathBuf,
+    },
+}
+
+#[derive(Args)]
+struct VerifyArgs {
+    #[arg(long, group = "qr_in", required = true)]
+    qr: Option<String>,
+    #[arg(long, group = "qr_in")]
+    qr_file: Option<PathBuf>,
+    #[arg(long, group = "qr_in")]
+    image: Option<PathBuf>,
+    /// The two TD3 lines, separated by a newline or a single space.
+    #[arg(long, group = "mrz_in", required = true)]
+    mrz: Option<String>,
+    #[arg(long, group = "mrz_in")]
+    mrz_file: Option<PathBuf>,
+    /// Checkpoint date (default: today in Kazakhstan, UTC+5).
+    #[arg(long)]
+    date: Option<String>,
+    #[arg(long, env = "EVISA_CHECKPOINT", default_value = "NQZ")]
+    checkpoint: String,
+    #[arg(long, default_value = "entry")]
+    direction: String,
+    #[arg(long, default_value = "keys")]
+    keys: PathBuf,
+    #[arg(long)]
+    db: Option<PathBuf>,
+    /// Record an ACCEPT as an entry (or exit) in the database.
+    #[arg(long, requires = "db")]
+    record: bool,
+    #[arg(long)]
+    json: bool,
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("evisa: error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        Command::Keygen {
+            out,
+            name,
+            label,
+            not_before,
+            not_after,
+        } => keygen(&out, &name, label.as_deref(), &not_before, &not_after),
+        Command::Issue { key, visa, png } => {
+            let key = issue::key_from_pem(&read_text(&key)?)
+                .with_context(|| key.display().to_string())?;
+            let file =
+                VisaFile::parse(&read_text(&visa)?).with_context(|| visa.display().to_string())?;
+            let claims = file.to_claims()?;
+            let text = issue::sign(&claims, &key, &Envelope::default());
+            if let Some(png) = png {
+                issue::render_page(&claims, &text)?
+                    .save(&png)
+                    .with_context(|| format!("cannot write {}", png.display()))?;
+            }
+            println!("{text}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Decode { image } => {
+            let text = decode_image(&image)?;
+            println!("{text}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Verify(args) => verify(args),
+        Command::Fixtures { out, keys } => {
+            let n = evisa::fixtures::generate(&out, &keys)?;
+            eprintln!("wrote {n} cases to {}", out.display());
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn read_text(path: &Path) -> Result<String> {
+    if path == Path::new("-") {
+        let mut s = String::new();
+        std::io::stdin().read_to_string(&mut s)?;
+        return Ok(s);
+    }
+    std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))
+}
+
+fn parse_date(s: &str) -> Result<Date> {
+    dates::parse_iso(s).ok_or_else(|| anyhow!("{s:?} is not a YYYY-MM-DD date"))
+}
+
+fn keygen(out: &Path, name: &str, label: Option<&str>, nb: &str, na: &str) -> Result<ExitCode> {
+    if name.is_empty() || name.contains(['/', '\\']) || name.starts_with('.') {
+        bail!("--name {name:?} must be a plain file name");
+    }
+    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    let key = issue::generate_key();
+    let key_path = out.join(format!("{name}.key"));
+    write_private(&key_path, issue::key_to_pem(&key)?.as_bytes())?;
+    let toml_path = out.join(format!("{name}.toml"));
+    let entry = trust::render_key_file(
+        label.unwrap_or(name),
+        &key.verifying_key(),
+        parse_date(nb)?,
+        parse_date(na)?,
+    );
+    std::fs::write(&toml_path, entry)
+        .with_context(|| format!("cannot write {}", toml_path.display()))?;
+    println!(
+        "kid {}\nsecret key {} (keep it off terminals)\ntrust-store entry {}",
+        trust::hex(&trust::kid_of(&key.verifying_key())),
+        key_path.display(),
+        toml_path.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Creates a file readable only by its owner, refusing to overwrite.
+fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
+    use std::io::Write as _;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts
+        .open(path)
+        .with_context(|| format!("cannot create {} (it must not exist yet)", path.display()))?;
+    f.write_all(bytes)?;
+    f.sync_all()?;
+    Ok(())
+}
+
+fn decode_image(path: &Path) -> Result<String> {
+    let img = image::open(path)
+        .with_context(|| format!("cannot read image {}", path.display()))?
+        .to_luma8();
+    evisa::qr::decode_text(&img).ok_or_else(|| anyhow!("no readable QR code in {}", path.display()))
+}
+
+fn verify(a: VerifyArgs) -> Result<ExitCode> {
+    let qr = match (&a.qr, &a.qr_file, &a.image) {
+        (Some(q), _, _) => q.clone(),
+        (_, Some(f), _) => read_text(f)?,
+        (_, _, Some(img)) => decode_image(img)?,
+        _ => unreachable!("clap requires one QR input"),
+    };
+    let mrz = match (&a.mrz, &a.mrz_file) {
+        (Some(m), _) => m.clone(),
+        (_, Some(f)) => read_text(f)?,
+        _ => unreachable!("clap requires one MRZ input"),
+    };
+    let date = match &a.date {
+        Some(d) => parse_date(d)?,
+        None => terminal::kazakhstan_today(),
+    };
+    let direction = Direction::parse(&a.direction)
+        .ok_or_else(|| anyhow!("--direction must be entry or exit, not {:?}", a.direction))?;
+    let mut term = Terminal::open(&a.keys, a.db.as_deref())?;
+    let at = terminal::checkpoint(date, &a.checkpoint, direction);
+    let decision = term.verify(&qr, &mrz, &at)?;
+    if a.record && decision.verdict == Verdict::Accept {
+        term.record(&decision, &at, None, None)?;
+    }
+    if a.json {
+        println!("{}", report::decision_json(&decision));
+    } else {
+        print!("{}", report::decision_text(&decision));
+        if a.record && decision.verdict == Verdict::Accept {
+            println!(
+                "recorded: {} at {} on {}",
+                direction.as_str(),
+                at.code,
+                at.date
+            );
+        }
+    }
+    Ok(match decision.verdict {
+        Verdict::Accept => ExitCode::SUCCESS,
+        Verdict::Reject => ExitCode::from(1),
+    })
+}

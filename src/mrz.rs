@@ -346,11 +346,7 @@ impl Td3Fields<'_> {
             name.push_str("<<");
             name.push_str(&self.given_names.replace(' ', "<"));
         }
-        let l1 = format!(
-            "P<{}{}",
-            pad(self.issuing_state, 3),
-            pad(&name, NAME_FIELD)
-        );
+        let l1 = format!("P<{}{}", pad(self.issuing_state, 3), pad(&name, NAME_FIELD));
         let (num9, num_cd, optional) = if self.document_number.len() > 9 {
             let cd = check_digit(self.document_number).unwrap_or('0');
             (
@@ -386,7 +382,12 @@ impl Td3Fields<'_> {
             self.sex,
             self.expiry
         );
-        let composite = format!("{}{}{}", &partial[0..10], &partial[13..20], &partial[21..43]);
+        let composite = format!(
+            "{}{}{}",
+            &partial[0..10],
+            &partial[13..20],
+            &partial[21..43]
+        );
         let l2 = format!("{partial}{}", check_digit(&composite).unwrap_or('0'));
         format!("{l1}\n{l2}")
     }

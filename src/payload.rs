@@ -237,7 +237,10 @@ fn describe_foreign_code(t: &str) -> String {
 }
 
 fn is_zlib_header(raw: &[u8]) -> bool {
-    raw.len() >= 2 && raw[0] & 0x0F == 8 && raw[0] >> 4 <= 7 && u16::from_be_bytes([raw[0], raw[1]]) % 31 == 0
+    raw.len() >= 2
+        && raw[0] & 0x0F == 8
+        && raw[0] >> 4 <= 7
+        && u16::from_be_bytes([raw[0], raw[1]]).is_multiple_of(31)
 }
 
 fn inflate_capped(raw: &[u8]) -> Result<Vec<u8>, QrError> {
@@ -612,7 +615,10 @@ mod tests {
         let text = wrap_transport(&big, true);
         assert_eq!(unwrap_transport(&text), Err(QrError::TooLarge));
         let ok = vec![0xD2u8; MAX_DECOMPRESSED];
-        assert_eq!(unwrap_transport(&wrap_transport(&ok, true)).unwrap().len(), MAX_DECOMPRESSED);
+        assert_eq!(
+            unwrap_transport(&wrap_transport(&ok, true)).unwrap().len(),
+            MAX_DECOMPRESSED
+        );
     }
 
     #[test]

@@ -207,8 +207,13 @@ pub fn read_visa(qr_text: &str, trust: &TrustStore) -> ScannedVisa {
         out(
             ReasonCode::UnsupportedAlgorithm,
             match cose.alg {
-                Some(a) => format!("the code is signed with COSE algorithm {a}; only EdDSA (-8) is accepted"),
-                None => "the code does not state its signature algorithm; only EdDSA (-8) is accepted".into(),
+                Some(a) => format!(
+                    "the code is signed with COSE algorithm {a}; only EdDSA (-8) is accepted"
+                ),
+                None => {
+                    "the code does not state its signature algorithm; only EdDSA (-8) is accepted"
+                        .into()
+                }
             },
         );
     }
@@ -319,7 +324,12 @@ impl Decision {
 }
 
 /// Rows 7–18 of spec §4, given the scanned visa, the MRZ text and the visa's history.
-pub fn decide(scanned: &ScannedVisa, mrz_text: &str, history: &History, at: &Checkpoint) -> Decision {
+pub fn decide(
+    scanned: &ScannedVisa,
+    mrz_text: &str,
+    history: &History,
+    at: &Checkpoint,
+) -> Decision {
     let mut reasons = scanned.reasons.clone();
     let mut mismatched = Vec::new();
     let visa = scanned.claims.as_ref().map(|c| &c.visa);
@@ -340,13 +350,19 @@ pub fn decide(scanned: &ScannedVisa, mrz_text: &str, history: &History, at: &Che
         if at.date < v.valid_from {
             out(
                 ReasonCode::VisaNotYetValid,
-                format!("the visa is valid from {}; today is {}", v.valid_from, at.date),
+                format!(
+                    "the visa is valid from {}; today is {}",
+                    v.valid_from, at.date
+                ),
             );
         }
         if at.date > v.valid_until {
             out(
                 ReasonCode::VisaExpired,
-                format!("the visa was valid until {}; today is {}", v.valid_until, at.date),
+                format!(
+                    "the visa was valid until {}; today is {}",
+                    v.valid_until, at.date
+                ),
             );
         }
         if !v.checkpoints.iter().any(|p| p == &at.code) {
@@ -512,10 +528,20 @@ fn holder_differences(v: &Visa, p: &Passport, mismatched: &mut Vec<Field>) -> Ve
     }
     let surname_cut = p.names_truncated && h.surname != p.surname;
     if !(surname_cut || name_matches(&h.given_names, &p.given_names, p.names_truncated)) {
-        differ("gn", "given names", h.given_names.clone(), p.given_names.clone());
+        differ(
+            "gn",
+            "given names",
+            h.given_names.clone(),
+            p.given_names.clone(),
+        );
     }
     if h.nationality != p.nationality {
-        differ("na", "nationality", h.nationality.clone(), p.nationality.clone());
+        differ(
+            "na",
+            "nationality",
+            h.nationality.clone(),
+            p.nationality.clone(),
+        );
     }
     // The MRZ holds two-digit years, so the century is compared no further than it can tell.
     let same_birth = h.birth.year.rem_euclid(100) == p.birth.year.rem_euclid(100)

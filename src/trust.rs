@@ -132,7 +132,12 @@ pub fn parse_key_file(name: &str, text: &str) -> Result<TrustedKey, TrustError> 
 }
 
 /// Renders a key file for [`parse_key_file`] (used by `keygen`).
-pub fn render_key_file(label: &str, key: &VerifyingKey, not_before: Date, not_after: Date) -> String {
+pub fn render_key_file(
+    label: &str,
+    key: &VerifyingKey,
+    not_before: Date,
+    not_after: Date,
+) -> String {
     format!(
         "# Trust-store entry (spec §5). kid = {}\nlabel = {}\npublic_key = \"{}\"\nnot_before = \"{not_before}\"\nnot_after = \"{not_after}\"\nrevoked = false\n",
         hex(&kid_of(key)),
@@ -220,7 +225,12 @@ mod tests {
     #[test]
     fn key_file_round_trip_and_kid_is_derived() {
         let sk = key(7);
-        let text = render_key_file("test \"signer\"", &sk.verifying_key(), date!(2026 - 01 - 01), date!(2027 - 12 - 31));
+        let text = render_key_file(
+            "test \"signer\"",
+            &sk.verifying_key(),
+            date!(2026 - 01 - 01),
+            date!(2027 - 12 - 31),
+        );
         let k = parse_key_file("a.toml", &text).unwrap();
         assert_eq!(k.label, "test \"signer\"");
         assert_eq!(k.kid, kid_of(&sk.verifying_key()));
@@ -244,9 +254,17 @@ mod tests {
     #[test]
     fn duplicates_refused() {
         let sk = key(3);
-        let text = render_key_file("a", &sk.verifying_key(), date!(2026 - 01 - 01), date!(2027 - 01 - 01));
+        let text = render_key_file(
+            "a",
+            &sk.verifying_key(),
+            date!(2026 - 01 - 01),
+            date!(2027 - 01 - 01),
+        );
         let a = parse_key_file("a.toml", &text).unwrap();
         let b = parse_key_file("b.toml", &text).unwrap();
-        assert!(matches!(TrustStore::new(vec![a, b]), Err(TrustError::Duplicate { .. })));
+        assert!(matches!(
+            TrustStore::new(vec![a, b]),
+            Err(TrustError::Duplicate { .. })
+        ));
     }
 }

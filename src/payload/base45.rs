@@ -72,7 +72,10 @@ mod tests {
         assert_eq!(decode("QED8WEX0").unwrap(), b"ietf!");
         assert_eq!(decode("GGW"), Err(Base45Error::Overflow { pos: 0 }));
         assert_eq!(decode("A"), Err(Base45Error::Dangling));
-        assert!(matches!(decode("ab"), Err(Base45Error::BadChar { ch: 'a', pos: 0 })));
+        assert!(matches!(
+            decode("ab"),
+            Err(Base45Error::BadChar { ch: 'a', pos: 0 })
+        ));
     }
 
     proptest! {

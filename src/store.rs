@@ -1,0 +1,324 @@
+//! The terminal's SQLite database (adapter): recorded entries and exits per visa, the
+//! visa revocation list, and the schema migrations that carry a database forward.
+//! Everything the rules need from it comes out as a plain [`History`].
+
+use std::path::Path;
+
+use rusqlite::{Connection, OptionalExtension, params};
+use time::Date;
+
+use crate::dates;
+use crate::rules::{Direction, History, Movement};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database {path}: {source}")]
+    Open {
+        path: String,
+        source: rusqlite::Error,
+    },
+    #[error("database error: {0}")]
+    Sql(#[from] rusqlite::Error),
+    #[error(
+        "database schema version {found} is newer than this program understands ({supported}); upgrade the terminal software"
+    )]
+    TooNew { found: i64, supported: i64 },
+    #[error("database holds an unreadable value in {table}.{column}: {value:?}")]
+    Corrupt {
+        table: &'static str,
+        column: &'static str,
+        value: String,
+    },
+    #[error("cannot set permissions of {path}: {source}")]
+    Permissions {
+        path: String,
+        source: std::io::Error,
+    },
+}
+
+/// Each entry migrates the schema from version `index` to `index + 1`, in one
+/// transaction with the version bump.
+const MIGRATIONS: &[&str] = &[
+    // 1: movements and the visa revocation list.
+    "CREATE TABLE movements (
+        id INTEGER PRIMARY KEY,
+        visa_number TEXT NOT NULL,
+        direction TEXT NOT NULL CHECK (direction IN ('entry', 'exit')),
+        date TEXT NOT NULL,
+        checkpoint TEXT NOT NULL,
+        document_number TEXT NOT NULL,
+        officer TEXT,
+        terminal TEXT,
+        recorded_at TEXT NOT NULL
+    );
+    CREATE INDEX movements_visa ON movements (visa_number, id);
+    CREATE TABLE revoked_visas (
+        visa_number TEXT PRIMARY KEY,
+        reason TEXT NOT NULL,
+        added_at TEXT NOT NULL
+    );",
+];
+
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// A movement about to be recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewMovement<'a> {
+    pub visa_number: &'a str,
+    pub movement: &'a Movement,
+    pub document_number: &'a str,
+    pub officer: Option<&'a str>,
+    pub terminal: Option<&'a str>,
+    /// Wall-clock time of the record, RFC 3339, passed in by the caller.
+    pub recorded_at: &'a str,
+}
+
+pub struct Store {
+    conn: Connection,
+}
+
+impl Store {
+    /// Opens (creating with mode 0600 if needed) and migrates the database.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let display = path.display().to_string();
+        let fresh = !path.exists();
+        let conn = Connection::open(path).map_err(|source| StoreError::Open {
+            path: display.clone(),
+            source,
+        })?;
+        if fresh {
+            restrict_permissions(path)?;
+        }
+        Self::setup(conn).map_err(|e| match e {
+            StoreError::Sql(source) => StoreError::Open {
+                path: display,
+                source,
+            },
+            other => other,
+        })
+    }
+
+    pub fn open_in_memory() -> Result<Self, StoreError> {
+        Self::setup(Connection::open_in_memory()?)
+    }
+
+    fn setup(mut conn: Connection) -> Result<Self, StoreError> {
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        // WAL lets a supervisor's CLI import run while the kiosk reads; FULL makes a
+        // commit durable before the UI says "recorded".
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        migrate(&mut conn)?;
+        Ok(Store { conn })
+    }
+
+    pub fn schema_version(&self) -> Result<i64, StoreError> {
+        Ok(self
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))?)
+    }
+
+    /// Everything the rules need to know about one visa number.
+    pub fn history(&self, visa_number: &str) -> Result<History, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT direction, date, checkpoint FROM movements WHERE visa_number = ?1 ORDER BY id",
+        )?;
+        let rows = stmt.query_map([visa_number], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+            ))
+        })?;
+        let mut movements = Vec::new();
+        for row in rows {
+            let (dir, date, checkpoint) = row?;
+            movements.push(Movement {
+                direction: Direction::parse(&dir).ok_or(StoreError::Corrupt {
+                    table: "movements",
+                    column: "direction",
+                    value: dir.clone(),
+                })?,
+                date: parse_date(&date, "movements", "date")?,
+                checkpoint,
+            });
+        }
+        let revoked = self
+            .conn
+            .query_row(
+                "SELECT reason FROM revoked_visas WHERE visa_number = ?1",
+                [visa_number],
+                |r| r.get(0),
+            )
+            .optional()?;
+        Ok(History { movements, revoked })
+    }
+
+    /// Records an entry or exit; durable when this returns.
+    pub fn record_movement(&mut self, m: &NewMovement<'_>) -> Result<i64, StoreError> {
+        self.conn.execute(
+            "INSERT INTO movements (visa_number, direction, date, checkpoint, document_number, officer, terminal, recorded_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            params![
+                m.visa_number,
+                m.movement.direction.as_str(),
+                m.movement.date.to_string(),
+                m.movement.checkpoint,
+                m.document_number,
+                m.officer,
+                m.terminal,
+                m.recorded_at
+            ],
+        )?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    /// Puts a visa on the revocation list (idempotent; the latest reason wins).
+    pub fn revoke_visa(
+        &mut self,
+        visa_number: &str,
+        reason: &str,
+        added_at: &str,
+    ) -> Result<(), StoreError> {
+        self.conn.execute(
+            "INSERT INTO revoked_visas (visa_number, reason, added_at) VALUES (?1, ?2, ?3)
+             ON CONFLICT (visa_number) DO UPDATE SET reason = excluded.reason, added_at = excluded.added_at",
+            params![visa_number, reason, added_at],
+        )?;
+        Ok(())
+    }
+
+    /// The most recent movements, newest first, for the officer's history view.
+    pub fn recent_movements(
+        &self,
+        limit: usize,
+    ) -> Result<Vec<(String, Movement, String)>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT visa_number, direction, date, checkpoint, recorded_at FROM movements ORDER BY id DESC LIMIT ?1",
+        )?;
+        let rows = stmt.query_map([limit as i64], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, String>(4)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (vn, dir, date, checkpoint, at) = row?;
+            out.push((
+                vn,
+                Movement {
+                    direction: Direction::parse(&dir).ok_or(StoreError::Corrupt {
+                        table: "movements",
+                        column: "direction",
+                        value: dir.clone(),
+                    })?,
+                    date: parse_date(&date, "movements", "date")?,
+                    checkpoint,
+                },
+                at,
+            ));
+        }
+        Ok(out)
+    }
+}
+
+fn parse_date(s: &str, table: &'static str, column: &'static str) -> Result<Date, StoreError> {
+    dates::parse_iso(s).ok_or(StoreError::Corrupt {
+        table,
+        column,
+        value: s.to_string(),
+    })
+}
+
+fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let found: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if found > SCHEMA_VERSION {
+        return Err(StoreError::TooNew {
+            found,
+            supported: SCHEMA_VERSION,
+        });
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+#[cfg(unix)]
+fn restrict_permissions(path: &Path) -> Result<(), StoreError> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(|source| {
+        StoreError::Permissions {
+            path: path.display().to_string(),
+            source,
+        }
+    })
+}
+
+#[cfg(not(unix))]
+fn restrict_permissions(_: &Path) -> Result<(), StoreError> {
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::date;
+
+    #[test]
+    fn records_and_reads_history() {
+        let mut s = Store::open_in_memory().unwrap();
+        assert_eq!(s.schema_version().unwrap(), SCHEMA_VERSION);
+        let m = Movement {
+            direction: Direction::Entry,
+            date: date!(2026 - 11 - 25),
+            checkpoint: "NQZ".into(),
+        };
+        s.record_movement(&NewMovement {
+            visa_number: "EV1",
+            movement: &m,
+            document_number: "X1",
+            officer: Some("o1"),
+            terminal: None,
+            recorded_at: "2026-11-25T10:00:00+05:00",
+        })
+        .unwrap();
+        let h = s.history("EV1").unwrap();
+        assert_eq!(h.movements, vec![m]);
+        assert_eq!(h.revoked, None);
+        assert!(s.history("EV2").unwrap().movements.is_empty());
+        s.revoke_visa("EV1", "fraud", "now").unwrap();
+        assert_eq!(s.history("EV1").unwrap().revoked.as_deref(), Some("fraud"));
+    }
+
+    #[test]
+    fn newer_schema_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        drop(Store::open(&path).unwrap());
+        let c = Connection::open(&path).unwrap();
+        c.pragma_update(None, "user_version", SCHEMA_VERSION + 1)
+            .unwrap();
+        drop(c);
+        assert!(matches!(Store::open(&path), Err(StoreError::TooNew { .. })));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn database_file_is_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.db");
+        drop(Store::open(&path).unwrap());
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+}
