@@ -243,8 +243,13 @@ fn verify(a: VerifyArgs) -> Result<ExitCode> {
     let mut term = Terminal::open(&a.keys, a.db.as_deref())?;
     let at = terminal::checkpoint(date, &a.checkpoint, direction);
     let decision = term.verify(&qr, &mrz, &at)?;
-    if a.record && decision.verdict == Verdict::Accept {
-        term.record(&decision, &at, None, None)?;
+    if a.record {
+        // An ACCEPT becomes a crossing (with its audit row); a REJECT is still audited.
+        if decision.verdict == Verdict::Accept {
+            term.record(&decision, &at, None, None)?;
+        } else {
+            term.audit_verdict(&decision, &at, None, None)?;
+        }
     }
     if a.json {
         println!("{}", report::decision_json(&decision));

@@ -56,7 +56,21 @@ const MIGRATIONS: &[&str] = &[
         visa_number TEXT PRIMARY KEY,
         reason TEXT NOT NULL,
         added_at TEXT NOT NULL
-    );",
+    );
+    CREATE TABLE audit (
+        seq INTEGER PRIMARY KEY,
+        at TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        officer TEXT,
+        terminal TEXT,
+        details TEXT NOT NULL,
+        prev_hash BLOB NOT NULL,
+        hash BLOB NOT NULL
+    );
+    CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
+        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+    CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
+        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;",
 ];
 
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -71,6 +85,40 @@ pub struct NewMovement<'a> {
     pub terminal: Option<&'a str>,
     /// Wall-clock time of the record, RFC 3339, passed in by the caller.
     pub recorded_at: &'a str,
+}
+
+/// One audit-log event: a verdict or an officer action.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEvent<'a> {
+    /// What happened: `verdict`, `sign_in`, `sign_out`, `pin_failed`,
+    /// `checklist_confirm`, `checklist_refuse`, `settings_change`, `update_import`, ...
+    pub kind: &'a str,
+    pub officer: Option<&'a str>,
+    pub terminal: Option<&'a str>,
+    /// Wall-clock time, RFC 3339, passed in by the caller.
+    pub at: &'a str,
+    /// Event-specific fields.
+    pub details: &'a serde_json::Value,
+}
+
+/// The hash that chains an audit row to its predecessor: SHA-256 over the previous
+/// row's hash and the row's canonical contents (a compact JSON array, so field
+/// boundaries cannot be shifted).
+pub fn audit_hash(
+    prev: &[u8],
+    seq: i64,
+    at: &str,
+    kind: &str,
+    officer: Option<&str>,
+    terminal: Option<&str>,
+    details: &str,
+) -> [u8; 32] {
+    use sha2::{Digest, Sha256};
+    let canonical = serde_json::json!([seq, at, kind, officer, terminal, details]).to_string();
+    let mut h = Sha256::new();
+    h.update(prev);
+    h.update(canonical.as_bytes());
+    h.finalize().into()
 }
 
 pub struct Store {
@@ -155,9 +203,76 @@ impl Store {
         Ok(History { movements, revoked })
     }
 
+    /// Appends one event to the hash-chained audit log; durable when this returns.
+    pub fn append_audit(&mut self, e: &AuditEvent<'_>) -> Result<i64, StoreError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let seq = append_audit_in(&tx, e)?;
+        tx.commit()?;
+        Ok(seq)
+    }
+
+    /// Records a crossing and its audit event in one transaction: both or neither.
+    pub fn record_crossing(
+        &mut self,
+        m: &NewMovement<'_>,
+        e: &AuditEvent<'_>,
+    ) -> Result<i64, StoreError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let id = insert_movement(&tx, m)?;
+        append_audit_in(&tx, e)?;
+        tx.commit()?;
+        Ok(id)
+    }
+
+    /// The underlying connection, for modules that own their own tables.
+    pub fn connection(&mut self) -> &mut Connection {
+        &mut self.conn
+    }
+
     /// Records an entry or exit; durable when this returns.
     pub fn record_movement(&mut self, m: &NewMovement<'_>) -> Result<i64, StoreError> {
-        self.conn.execute(
+        insert_movement(&self.conn, m)
+    }
+}
+
+fn append_audit_in(conn: &Connection, e: &AuditEvent<'_>) -> Result<i64, StoreError> {
+    let last: Option<(i64, Vec<u8>)> = conn
+        .query_row(
+            "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    let (seq, prev) = match last {
+        Some((s, h)) => (s + 1, h),
+        None => (1, vec![0u8; 32]),
+    };
+    let details = e.details.to_string();
+    let hash = audit_hash(&prev, seq, e.at, e.kind, e.officer, e.terminal, &details);
+    conn.execute(
+        "INSERT INTO audit (seq, at, kind, officer, terminal, details, prev_hash, hash)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        params![
+            seq,
+            e.at,
+            e.kind,
+            e.officer,
+            e.terminal,
+            details,
+            prev,
+            hash.as_slice()
+        ],
+    )?;
+    Ok(seq)
+}
+
+fn insert_movement(conn: &Connection, m: &NewMovement<'_>) -> Result<i64, StoreError> {
+    {
+        conn.execute(
             "INSERT INTO movements (visa_number, direction, date, checkpoint, document_number, officer, terminal, recorded_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             params![
@@ -171,9 +286,11 @@ impl Store {
                 m.recorded_at
             ],
         )?;
-        Ok(self.conn.last_insert_rowid())
+        Ok(conn.last_insert_rowid())
     }
+}
 
+impl Store {
     /// Puts a visa on the revocation list (idempotent; the latest reason wins).
     pub fn revoke_visa(
         &mut self,

@@ -8,7 +8,7 @@ use time::{Date, OffsetDateTime};
 
 use crate::issue::KZ_OFFSET;
 use crate::rules::{self, Checkpoint, Decision, Direction, History, Movement, Verdict};
-use crate::store::{NewMovement, Store, StoreError};
+use crate::store::{AuditEvent, NewMovement, Store, StoreError};
 use crate::trust::{TrustError, TrustStore};
 
 /// The checkpoint date: today in Kazakhstan time (UTC+5), spec §4.
@@ -70,7 +70,27 @@ impl Terminal {
         Ok(rules::decide(&scanned, mrz, &history, at))
     }
 
-    /// Records an accepted crossing; durable when this returns.
+    /// Appends a verdict to the audit log, without recording a crossing.
+    pub fn audit_verdict(
+        &mut self,
+        decision: &Decision,
+        at: &Checkpoint,
+        officer: Option<&str>,
+        terminal_id: Option<&str>,
+    ) -> Result<i64, TerminalError> {
+        let store = self.store.as_mut().ok_or(TerminalError::NoDatabase)?;
+        let details = verdict_details(decision, at);
+        Ok(store.append_audit(&AuditEvent {
+            kind: "verdict",
+            officer,
+            terminal: terminal_id,
+            at: &kazakhstan_now_rfc3339(),
+            details: &details,
+        })?)
+    }
+
+    /// Records an accepted crossing with its audit event, atomically; durable when
+    /// this returns.
     pub fn record(
         &mut self,
         decision: &Decision,
@@ -89,15 +109,40 @@ impl Terminal {
             date: at.date,
             checkpoint: at.code.clone(),
         };
-        Ok(store.record_movement(&NewMovement {
-            visa_number: &visa.number,
-            movement: &movement,
-            document_number: &passport.document_number,
-            officer,
-            terminal: terminal_id,
-            recorded_at: &kazakhstan_now_rfc3339(),
-        })?)
+        let now = kazakhstan_now_rfc3339();
+        let details = verdict_details(decision, at);
+        Ok(store.record_crossing(
+            &NewMovement {
+                visa_number: &visa.number,
+                movement: &movement,
+                document_number: &passport.document_number,
+                officer,
+                terminal: terminal_id,
+                recorded_at: &now,
+            },
+            &AuditEvent {
+                kind: "crossing",
+                officer,
+                terminal: terminal_id,
+                at: &now,
+                details: &details,
+            },
+        )?)
     }
+}
+
+/// What the audit log keeps of a verdict: enough to reconstruct the decision, without
+/// the raw QR (it is re-derivable from the visa number by the issuer).
+pub fn verdict_details(d: &Decision, at: &Checkpoint) -> serde_json::Value {
+    serde_json::json!({
+        "verdict": d.verdict.as_str(),
+        "codes": d.reasons.iter().map(|r| r.code.as_str()).collect::<Vec<_>>(),
+        "visa": d.visa.as_ref().map(|v| v.number.clone()),
+        "document": d.passport.as_ref().map(|p| format!("{} {}", p.issuing_state, p.document_number)),
+        "checkpoint": at.code,
+        "date": at.date.to_string(),
+        "direction": at.direction.as_str(),
+    })
 }
 
 /// Convenience for callers that build a checkpoint from settings.
