@@ -18,3 +18,4 @@ pub mod rules;
 pub mod store;
 pub mod terminal;
 pub mod trust;
+pub mod scan;
