@@ -15,7 +15,7 @@ pub mod payload;
 pub mod qr;
 pub mod report;
 pub mod rules;
+pub mod scan;
 pub mod store;
 pub mod terminal;
 pub mod trust;
-pub mod scan;

@@ -151,7 +151,8 @@ pub fn parse(input: &str, today: Date) -> Result<Passport, MrzError> {
         }
     }
     // From here on both lines are ASCII, so byte slicing is character slicing.
-    if !l1.starts_with('P') {
+    let type2 = l1.as_bytes()[1];
+    if !l1.starts_with('P') || !(type2.is_ascii_uppercase() || type2 == b'<') {
         return Err(MrzError::NotPassport(l1[0..2].to_string()));
     }
     let code = |field: &'static str, raw: &str| -> Result<String, MrzError> {
@@ -166,6 +167,12 @@ pub fn parse(input: &str, today: Date) -> Result<Passport, MrzError> {
     };
     let issuing_state = code("issuing state", &l1[2..5])?;
     let name = &l1[5..5 + NAME_FIELD];
+    if let Some(pos) = name.bytes().position(|c| c.is_ascii_digit()) {
+        return Err(MrzError::BadField {
+            field: "name (digit at line 1)",
+            value: format!("position {}", pos + 6),
+        });
+    }
     let (primary, secondary) = name.split_once("<<").unwrap_or((name, ""));
     let surname = readable(primary);
     if surname.is_empty() {
