@@ -15,7 +15,12 @@ pub mod payload;
 pub mod qr;
 pub mod report;
 pub mod rules;
+pub mod scan;
 pub mod store;
 pub mod terminal;
 pub mod trust;
-pub mod scan;
+
+pub mod config;
+pub mod i18n;
+pub mod kiosk;
+pub mod officers;
