@@ -62,13 +62,7 @@ pub fn start_sources(_sources: &Sources, _tx: mpsc::Sender<ScanEvent>) {}
 fn clock_now() -> (String, time::Date) {
     let t = OffsetDateTime::now_utc().to_offset(KZ_OFFSET);
     (
-        format!(
-            "{} {:02}:{:02}:{:02}",
-            t.date(),
-            t.hour(),
-            t.minute(),
-            t.second()
-        ),
+        format!("{} {:02}:{:02}", t.date(), t.hour(), t.minute()),
         t.date(),
     )
 }

@@ -211,7 +211,7 @@ pub struct Model {
     pub sources: Vec<SourceState>,
     pub trust: TrustSummary,
     pub now: Instant,
-    /// Local time (UTC+5) as shown, `YYYY-MM-DD HH:MM:SS`.
+    /// Local time (UTC+5) as shown, `YYYY-MM-DD HH:MM`.
     pub clock: String,
     /// Today in Kazakhstan.
     pub today: Date,

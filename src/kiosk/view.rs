@@ -260,7 +260,7 @@ fn draw_sign_in(m: &Model, f: &mut Frame, area: Rect) {
     f.render_widget(Clear, rect);
     f.render_widget(
         Paragraph::new(lines)
-            .wrap(Wrap { trim: true })
+            .wrap(Wrap { trim: false })
             .block(Block::bordered().title(format!(" {} ", tr(l, "signin.title")))),
         rect,
     );
@@ -385,7 +385,14 @@ fn draw_banner(m: &Model, s: &Shown, f: &mut Frame, area: Rect) {
         lines.extend(bigtext::render(big).into_iter().map(Line::raw));
     }
     let mark = if accept { "✔" } else { "✘" };
-    lines.push(Line::raw(format!("{mark} {} · {word}{sub}", &big[4..])));
+    // The English word is on the banner already; other languages add theirs.
+    let english = &big[4..];
+    let word = if word == english {
+        String::new()
+    } else {
+        format!(" · {word}")
+    };
+    lines.push(Line::raw(format!("{mark} {english}{word}{sub}")));
     f.render_widget(
         Paragraph::new(lines)
             .alignment(Alignment::Center)
@@ -436,7 +443,7 @@ fn draw_verdict(m: &Model, s: &Shown, f: &mut Frame, area: Rect) {
     let table_w = if detail.width >= 110 {
         detail.width / 2
     } else {
-        46.min(detail.width / 2 + 6)
+        42.min(detail.width / 2 + 2)
     };
     let [left, right] =
         Layout::horizontal([Constraint::Min(20), Constraint::Length(table_w)]).areas(detail);
