@@ -193,6 +193,6 @@ fn source_disconnected() {
         }),
     );
     let s = draw(&m);
-    assert!(s.contains("✘ serial-scanner disconnected"));
+    assert!(s.contains("✘ serial QR scanner disconnected"));
     insta::assert_snapshot!(s);
 }

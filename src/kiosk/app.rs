@@ -674,6 +674,10 @@ fn main_key(m: &mut Model, k: KeyEvent, ctrl: bool, out: &mut Vec<Command>) {
                 s.stage = Stage::Refusing(0);
             }
         }
+        // An ACCEPT waiting for its checklist is settled before the officer leaves.
+        KeyCode::F(9) if m.dialog_open() => {
+            m.notice = Some(Notice::new("checklist.settle_first", Level::Warn));
+        }
         KeyCode::F(9) => {
             if let Some(id) = m.officer_id() {
                 out.push(Command::Audit {

@@ -162,10 +162,14 @@ fn draw_sources(m: &Model, f: &mut Frame, area: Rect) {
             ),
             SourceStatus::Reconnecting => ("↻", "status.reconnecting", Style::new().fg(WARN)),
         };
-        spans.push(Span::styled(
-            format!("{mark} {} {}", s.name, tr(l, key)),
-            style,
-        ));
+        // Device names are translated where the catalogue knows them.
+        let name = tr(l, &format!("source.{}", s.name));
+        let name = if name.starts_with("source.") {
+            s.name.clone()
+        } else {
+            name
+        };
+        spans.push(Span::styled(format!("{mark} {name} {}", tr(l, key)), style));
         if let Some(d) = &s.detail {
             spans.push(Span::raw(format!(" ({d})")));
         }
@@ -269,7 +273,7 @@ fn draw_sign_in(m: &Model, f: &mut Frame, area: Rect) {
 fn draw_main(m: &Model, f: &mut Frame, area: Rect) {
     // Larger screens keep the history in view below the working area.
     let history_h = if m.shown.is_some() && area.height > 24 {
-        (area.height - 20).min(14)
+        area.height - 24
     } else {
         0
     };
@@ -692,14 +696,16 @@ fn draw_history(m: &Model, f: &mut Frame, area: Rect) {
 
 fn draw_help(m: &Model, f: &mut Frame, area: Rect) {
     let l = m.lang;
-    let mut lines: Vec<Line> = ["f1", "f2", "f3", "f4", "f5", "f6", "esc", "f9", "f10"]
-        .iter()
-        .map(|k| Line::raw(tr(l, &format!("help.{k}"))))
-        .collect();
+    let mut lines: Vec<Line> = [
+        "f1", "f2", "f3", "f4", "f5", "f6", "arrows", "esc", "f9", "f10", "signin",
+    ]
+    .iter()
+    .map(|k| Line::raw(tr(l, &format!("help.{k}"))))
+    .collect();
     lines.push(Line::raw(""));
     lines.push(Line::raw(tr(l, "help.typing")));
     lines.push(Line::styled(tr(l, "help.close"), bold()));
-    let rect = centered(area, 78, 18);
+    let rect = centered(area, 78, 20);
     f.render_widget(Clear, rect);
     f.render_widget(
         Paragraph::new(lines)
