@@ -272,8 +272,9 @@ fn draw_sign_in(m: &Model, f: &mut Frame, area: Rect) {
 
 fn draw_main(m: &Model, f: &mut Frame, area: Rect) {
     // Larger screens keep the history in view below the working area.
+    // The verdict needs about 18 rows (banner, visa facts, the field table).
     let history_h = if m.shown.is_some() && area.height > 24 {
-        area.height - 24
+        area.height - 20
     } else {
         0
     };
