@@ -495,8 +495,14 @@ fn quit(m: &mut Model, out: &mut Vec<Command>) {
     out.push(Command::Quit);
 }
 
-fn key(m: &mut Model, k: KeyEvent, out: &mut Vec<Command>) {
-    let ctrl = k.modifiers.contains(KeyModifiers::CONTROL);
+fn key(m: &mut Model, mut k: KeyEvent, out: &mut Vec<Command>) {
+    let mut ctrl = k.modifiers.contains(KeyModifiers::CONTROL);
+    // In raw mode a line feed (a device or a paste ending lines with LF) reads as
+    // Ctrl+J: it ends a line just like Enter (CR).
+    if ctrl && matches!(k.code, KeyCode::Char('j' | 'm')) {
+        k = KeyEvent::from(KeyCode::Enter);
+        ctrl = false;
+    }
     // Keys that work everywhere.
     match k.code {
         KeyCode::F(10) => return quit(m, out),
@@ -839,6 +845,54 @@ mod tests {
         let cmds = typed(&mut m, "KZV1:ABC");
         assert!(matches!(&cmds[..], [Command::Verify { qr, .. }] if qr == "KZV1:ABC"));
         assert!(m.verifying && m.qr.is_none() && m.mrz.is_none());
+    }
+
+    #[test]
+    fn line_feed_ends_a_line_like_enter() {
+        let mut m = model();
+        for c in "KZV1:ABC".chars() {
+            update(&mut m, Message::Key(KeyEvent::from(KeyCode::Char(c))));
+        }
+        let lf = KeyEvent::new(KeyCode::Char('j'), KeyModifiers::CONTROL);
+        update(&mut m, Message::Key(lf));
+        assert_eq!(m.qr.as_deref(), Some("KZV1:ABC"));
+        assert!(m.line.is_empty());
+    }
+
+    #[test]
+    fn a_scan_during_the_checklist_waits_for_it() {
+        let mut m = model();
+        m.shown = Some(Shown {
+            decision: Decision {
+                verdict: Verdict::Accept,
+                reasons: vec![],
+                visa: None,
+                passport: None,
+                mismatched: vec![],
+                entries_used: 0,
+                signer: None,
+            },
+            at: m.checkpoint(),
+            stage: Stage::Checklist,
+        });
+        typed(&mut m, "KZV1:NEXT");
+        assert!(m.qr.is_none());
+        assert_eq!(m.queued.len(), 1);
+        // Refusing settles the dialog; the kept scan is then taken.
+        update(&mut m, Message::Key(KeyEvent::from(KeyCode::F(6))));
+        let cmds = update(&mut m, Message::Key(KeyEvent::from(KeyCode::Enter)));
+        assert!(matches!(
+            &cmds[0],
+            Command::Audit {
+                kind: "checklist_refuse",
+                ..
+            }
+        ));
+        assert!(
+            m.shown.is_none(),
+            "the next traveller's scan replaces the verdict"
+        );
+        assert_eq!(m.qr.as_deref(), Some("KZV1:NEXT"));
     }
 
     #[test]

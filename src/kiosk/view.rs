@@ -186,9 +186,6 @@ fn draw_trust(m: &Model, f: &mut Frame, area: Rect) {
         tr(l, "status.trust"),
         trf(l, "status.keys", &[("n", &t.keys.to_string())])
     ))];
-    if let Some(n) = &t.newest {
-        spans.push(Span::raw(format!(", {} \"{n}\"", tr(l, "status.newest"))));
-    }
     let last = t
         .last_update
         .map_or_else(|| tr(l, "status.none"), |d| d.to_string());
@@ -207,6 +204,10 @@ fn draw_trust(m: &Model, f: &mut Frame, area: Rect) {
             ),
             Style::new().fg(WARN).add_modifier(Modifier::BOLD),
         ));
+    }
+    // The newest key's label is long: it goes last, where a narrow screen cuts it.
+    if let Some(n) = &t.newest {
+        spans.push(Span::raw(format!(", {} \"{n}\"", tr(l, "status.newest"))));
     }
     f.render_widget(Paragraph::new(Line::from(spans)), area);
 }
@@ -628,9 +629,9 @@ fn draw_fields(m: &Model, s: &Shown, f: &mut Frame, area: Rect) {
         rows,
         [
             Constraint::Length(1),
-            Constraint::Percentage(34),
-            Constraint::Percentage(33),
-            Constraint::Percentage(33),
+            Constraint::Length(13),
+            Constraint::Fill(1),
+            Constraint::Fill(1),
         ],
     )
     .header(header)
