@@ -433,15 +433,15 @@ fn draw_verdict(m: &Model, s: &Shown, f: &mut Frame, area: Rect) {
             )),
         ]));
         info_lines.push(Line::raw(format!(
-            "{} {} → {} · {} {} · {} {}/{}",
+            "{} {}/{} · {} {} → {} · {} {}",
+            tr(l, "verdict.entries"),
+            s.decision.entries_used,
+            v.entries,
             tr(l, "verdict.validity"),
             v.valid_from,
             v.valid_until,
             tr(l, "verdict.stay"),
             trf(l, "verdict.stay_days", &[("n", &v.stay_days.to_string())]),
-            tr(l, "verdict.entries"),
-            s.decision.entries_used,
-            v.entries
         )));
     }
     f.render_widget(Paragraph::new(info_lines), info);
@@ -524,7 +524,7 @@ fn draw_checklist(m: &Model, s: &Shown, f: &mut Frame, area: Rect) {
         Style::new().add_modifier(Modifier::REVERSED | Modifier::BOLD),
     ));
     f.render_widget(
-        Paragraph::new(lines).wrap(Wrap { trim: true }).block(
+        Paragraph::new(lines).wrap(Wrap { trim: false }).block(
             Block::bordered()
                 .border_style(Style::new().fg(GOOD))
                 .title(format!(" {} ", tr(l, "checklist.title"))),
@@ -552,7 +552,7 @@ fn draw_refusing(m: &Model, sel: usize, f: &mut Frame, area: Rect) {
         .collect();
     lines.push(Line::styled(tr(l, "checklist.refuse_keys"), bold()));
     f.render_widget(
-        Paragraph::new(lines).wrap(Wrap { trim: true }).block(
+        Paragraph::new(lines).wrap(Wrap { trim: false }).block(
             Block::bordered()
                 .border_style(Style::new().fg(BAD))
                 .title(format!(" {} ", tr(l, "checklist.refuse_title"))),
