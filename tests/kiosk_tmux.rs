@@ -231,6 +231,38 @@ fn booth_workflow_end_to_end() {
     });
     t.key("F10");
     t.wait_for("KIOSK-EXITED-0");
+    // Every officer action is in the audit log, with the officer who made it.
+    let mut store = evisa::store::Store::open(&db).unwrap();
+    let conn = store.connection();
+    let mut stmt = conn
+        .prepare("SELECT kind, officer FROM audit ORDER BY seq")
+        .unwrap();
+    let rows: Vec<(String, Option<String>)> = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let kinds: Vec<&str> = rows.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "settings_change", // officer add
+            "pin_failed",
+            "sign_in",
+            "verdict",
+            "checklist_confirm",
+            "crossing",
+            "verdict",
+            "verdict",
+            "sign_out",
+            "sign_in",
+            "sign_out",
+        ]
+    );
+    assert!(
+        rows[1..].iter().all(|(_, o)| o.as_deref() == Some("O1")),
+        "{rows:?}"
+    );
 }
 
 #[test]

@@ -196,3 +196,38 @@ fn source_disconnected() {
     assert!(s.contains("✘ serial QR scanner disconnected"));
     insta::assert_snapshot!(s);
 }
+
+#[test]
+fn old_trust_update_is_flagged() {
+    let mut m = model(true);
+    m.trust.last_update = Some(date!(2026 - 09 - 01));
+    let s = draw(&m);
+    assert!(
+        s.contains("last update 2026-09-01 ⚠ update older than 30 days"),
+        "{s}"
+    );
+    m.trust.last_update = Some(date!(2026 - 11 - 20));
+    assert!(!draw(&m).contains('⚠'));
+}
+
+#[test]
+fn a_large_screen_keeps_the_history_beside_the_verdict() {
+    let mut m = model(true);
+    m.shown = Some(shown("several_reasons", date!(2027 - 02 - 01), "ALA"));
+    m.history = vec![HistoryRow {
+        time: "13:58".into(),
+        visa: "EV26KZ0012345".into(),
+        officer: "demo".into(),
+        outcome: Outcome::Refused("damaged".into()),
+    }];
+    let mut screen = Screen::new(TestBackend::new(140, 45)).unwrap();
+    screen.draw(|f| view(&m, f)).unwrap();
+    let s = screen.backend().to_string();
+    assert!(
+        s.contains("refused by officer: Torn or unsewn pages"),
+        "{s}"
+    );
+    // With room, every reason keeps its detail sentence.
+    assert!(s.contains("the visa was valid until 2027-01-29"), "{s}");
+    assert!(s.contains("✘ REJECT"));
+}

@@ -274,8 +274,9 @@ fn draw_sign_in(m: &Model, f: &mut Frame, area: Rect) {
 fn draw_main(m: &Model, f: &mut Frame, area: Rect) {
     // Larger screens keep the history in view below the working area.
     // The verdict needs about 18 rows (banner, visa facts, the field table).
+    // The rest goes to the history, up to a third of the screen.
     let history_h = if m.shown.is_some() && area.height > 24 {
-        area.height - 20
+        (area.height - 20).min((area.height - 2) / 3)
     } else {
         0
     };
