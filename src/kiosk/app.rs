@@ -84,6 +84,13 @@ pub struct SignInForm {
     pub on_pin: bool,
     pub busy: bool,
     pub message: Option<Notice>,
+    /// A scanner is typing into the form: drop everything up to its Enter.
+    pub swallow: bool,
+}
+
+/// True for characters an officer ID may hold (same rule as `officers::validate_id`).
+fn id_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || c == '-' || c == '_'
 }
 
 /// Where a shown verdict stands.
@@ -546,6 +553,17 @@ fn sign_in_key(m: &mut Model, k: KeyEvent, out: &mut Vec<Command>) {
                 f.id.pop();
             }
         }
+        KeyCode::Enter if f.swallow => f.swallow = false,
+        KeyCode::Char(_) if f.swallow => {}
+        // A scanned code or MRZ has characters no ID or PIN has: never let a scan
+        // become a sign-in attempt (and count against an officer's PIN).
+        KeyCode::Char(c) if (f.on_pin && !c.is_ascii_digit()) || (!f.on_pin && !id_char(c)) => {
+            *f = SignInForm {
+                swallow: true,
+                message: Some(Notice::new("signin.scan_ignored", Level::Warn)),
+                ..SignInForm::default()
+            };
+        }
         KeyCode::Enter => {
             if !f.on_pin && !f.id.is_empty() {
                 f.on_pin = true;
@@ -893,6 +911,25 @@ mod tests {
             "the next traveller's scan replaces the verdict"
         );
         assert_eq!(m.qr.as_deref(), Some("KZV1:NEXT"));
+    }
+
+    #[test]
+    fn a_scan_on_the_sign_in_screen_is_never_a_sign_in_attempt() {
+        let mut m = model();
+        m.sign_out();
+        let mut cmds = typed(&mut m, "KZV1:NCFD60YA0T9WTWG SLK/-4469");
+        cmds.extend(typed(&mut m, L1));
+        cmds.extend(typed(&mut m, L2));
+        assert!(cmds.is_empty(), "{cmds:?}");
+        assert_eq!(
+            m.signin.message.as_ref().unwrap().key,
+            "signin.scan_ignored"
+        );
+        assert!(m.signin.id.is_empty() && m.signin.pin.is_empty());
+        // The officer's own typing still works afterwards.
+        typed(&mut m, "O1");
+        let cmds = typed(&mut m, "1234");
+        assert!(matches!(&cmds[..], [Command::SignIn { id, pin }] if id == "O1" && pin == "1234"));
     }
 
     #[test]
