@@ -557,7 +557,10 @@ fn sign_in_key(m: &mut Model, k: KeyEvent, out: &mut Vec<Command>) {
         KeyCode::Char(_) if f.swallow => {}
         // A scanned code or MRZ has characters no ID or PIN has: never let a scan
         // become a sign-in attempt (and count against an officer's PIN).
-        KeyCode::Char(c) if (f.on_pin && !c.is_ascii_digit()) || (!f.on_pin && !id_char(c)) => {
+        KeyCode::Char(c)
+            if (f.on_pin && (!c.is_ascii_digit() || f.pin.len() >= 12))
+                || (!f.on_pin && (!id_char(c) || f.id.len() >= 32)) =>
+        {
             *f = SignInForm {
                 swallow: true,
                 message: Some(Notice::new("signin.scan_ignored", Level::Warn)),
@@ -578,15 +581,8 @@ fn sign_in_key(m: &mut Model, k: KeyEvent, out: &mut Vec<Command>) {
                 });
             }
         }
-        KeyCode::Char(c) if !c.is_control() => {
-            if f.on_pin {
-                if f.pin.len() < 12 {
-                    f.pin.push(c);
-                }
-            } else if f.id.len() < 32 {
-                f.id.push(c);
-            }
-        }
+        KeyCode::Char(c) if f.on_pin => f.pin.push(c),
+        KeyCode::Char(c) => f.id.push(c),
         _ => {}
     }
 }
