@@ -27,9 +27,10 @@ use tokio::sync::mpsc;
 use crate::config::{KioskConfig, Sources};
 use crate::dates;
 use crate::issue::KZ_OFFSET;
+use crate::officers::Role;
 use crate::scan::ScanEvent;
 use crate::store::Store;
-use crate::terminal::Terminal;
+use crate::terminal::{Terminal, kazakhstan_now_rfc3339};
 use crate::trust::TrustStore;
 
 use app::{Command, Message, Model, Settings, TrustSummary};
@@ -92,11 +93,19 @@ pub fn run(args: KioskArgs) -> Result<()> {
         })
         .transpose()?;
     // Everything that can fail on a bad setting fails here, before the screen opens.
-    let mut terminal = if args.demo && args.settings.db.is_none() {
+    let demo_account = args.demo && args.settings.db.is_none();
+    let mut terminal = if demo_account {
+        let mut store = Store::open_in_memory()?;
+        store.add_officer(
+            app::DEMO_OFFICER,
+            Role::Supervisor,
+            app::DEMO_PIN,
+            &kazakhstan_now_rfc3339(),
+        )?;
         Terminal {
             trust: TrustStore::load_dir(&cfg.trust_store)?,
             trust_dir: cfg.trust_store.clone(),
-            store: Some(Store::open_in_memory()?),
+            store: Some(store),
         }
     } else {
         Terminal::open(&cfg.trust_store, Some(&cfg.database))?
@@ -109,6 +118,7 @@ pub fn run(args: KioskArgs) -> Result<()> {
         pair_timeout: cfg.pair_timeout,
         trust_update_max_age_days: cfg.trust_update_max_age_days,
         demo: args.demo,
+        demo_account,
         date_override,
     };
     let (clock, today) = clock_now();

@@ -278,6 +278,11 @@ fn demo_mode_and_clean_exit_on_sigterm() {
     t.wait_for("[✔] E-visa QR");
     t.key("Escape");
     t.wait_for("[ ] E-visa QR");
+    // Signing out and back in with the training account.
+    t.key("F9");
+    t.wait_for("Training: officer ID demo, PIN 0000");
+    sign_in(&t, "demo", "0000");
+    t.wait_for("Officer demo (supervisor)");
     // SIGTERM: the kiosk leaves the screen as it found it.
     let pid = t.tmux(&["list-panes", "-t", &t.target(), "-F", "#{pane_pid}"]);
     let shell: u32 = pid.trim().parse().unwrap();

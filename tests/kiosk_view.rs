@@ -32,6 +32,7 @@ fn model(demo: bool) -> Model {
             pair_timeout: Duration::from_secs(60),
             trust_update_max_age_days: 30,
             demo,
+            demo_account: false,
             date_override: None,
         },
         Lang::En,

@@ -27,6 +27,9 @@ pub struct Settings {
     pub trust_update_max_age_days: u32,
     /// Training mode: a built-in officer, and (without `--db`) nothing kept.
     pub demo: bool,
+    /// The training database holds the demo account ([`DEMO_OFFICER`], [`DEMO_PIN`]),
+    /// so the officer can sign back in after signing out.
+    pub demo_account: bool,
     /// `--date`: the checkpoint date for training and tests instead of today.
     pub date_override: Option<Date>,
 }
@@ -39,6 +42,8 @@ pub struct Officer {
 
 /// The ID of the built-in `--demo` officer.
 pub const DEMO_OFFICER: &str = "demo";
+/// Its PIN, in the in-memory training database only (never in a real one).
+pub const DEMO_PIN: &str = "0000";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Level {
@@ -827,6 +832,7 @@ mod tests {
                 pair_timeout: Duration::from_secs(60),
                 trust_update_max_age_days: 30,
                 demo: true,
+                demo_account: true,
                 date_override: None,
             },
             Lang::En,

@@ -261,6 +261,19 @@ fn draw_sign_in(m: &Model, f: &mut Frame, area: Rect) {
         tr(l, "signin.hint"),
         Style::new().add_modifier(Modifier::DIM),
     ));
+    if m.settings.demo_account {
+        lines.push(Line::styled(
+            trf(
+                l,
+                "signin.demo_hint",
+                &[
+                    ("id", super::app::DEMO_OFFICER),
+                    ("pin", super::app::DEMO_PIN),
+                ],
+            ),
+            Style::new().fg(WARN),
+        ));
+    }
     let rect = centered(area, 64, 12);
     f.render_widget(Clear, rect);
     f.render_widget(
