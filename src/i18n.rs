@@ -167,6 +167,48 @@ mod tests {
         }
     }
 
+    /// Every `"section.key"` literal in the kiosk's code, and every key built from the
+    /// kiosk's lists, exists in the English catalogue (a typo would show the raw key).
+    #[test]
+    fn every_key_the_kiosk_uses_exists() {
+        let en = parse_catalogue(Lang::En.source()).unwrap();
+        let sections: BTreeSet<&str> = en.keys().filter_map(|k| k.split('.').next()).collect();
+        let sources = [
+            include_str!("kiosk/app.rs"),
+            include_str!("kiosk/view.rs"),
+            include_str!("kiosk.rs"),
+        ];
+        let mut used: Vec<String> = Vec::new();
+        for src in sources {
+            // Escaped quotes inside literals would shift the split.
+            let src = src.replace("\\\"", "").replace("'\"'", "");
+            for (i, lit) in src.split('"').enumerate() {
+                if i % 2 == 1
+                    && let Some((section, rest)) = lit.split_once('.')
+                    && sections.contains(section)
+                    && !rest.is_empty()
+                    && rest
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+                {
+                    used.push(lit.to_string());
+                }
+            }
+        }
+        use crate::kiosk::app::{CHECKLIST, REFUSE_REASONS};
+        used.extend(CHECKLIST.iter().map(|k| format!("checklist.{k}")));
+        used.extend(REFUSE_REASONS.iter().map(|k| format!("refuse.{k}")));
+        for k in ["sn", "gn", "na", "db", "sx", "dn", "dc", "de"] {
+            used.push(format!("field.{k}"));
+        }
+        for c in ["T", "B", "M"] {
+            used.push(format!("category.{c}"));
+        }
+        assert!(used.len() > 50, "the scan found too few keys: {used:?}");
+        let missing: Vec<&String> = used.iter().filter(|k| !en.contains_key(*k)).collect();
+        assert!(missing.is_empty(), "{missing:?}");
+    }
+
     #[test]
     fn lookups_and_placeholders() {
         assert_eq!(tr(Lang::Ru, "verdict.reject"), "ОТКАЗ");
