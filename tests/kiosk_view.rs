@@ -232,3 +232,28 @@ fn a_large_screen_keeps_the_history_beside_the_verdict() {
     assert!(s.contains("the visa was valid until 2027-01-29"), "{s}");
     assert!(s.contains("✘ REJECT"));
 }
+
+#[test]
+fn every_code_stays_visible_when_reasons_outgrow_the_screen() {
+    use evisa::rules::{Reason, ReasonCode};
+    let mut m = model(true);
+    let mut sh = shown("several_reasons", date!(2027 - 02 - 01), "ALA");
+    for code in [
+        ReasonCode::UnknownKey,
+        ReasonCode::VisaRevoked,
+        ReasonCode::PassportExpiryMismatch,
+        ReasonCode::PassportValidityTooShort,
+        ReasonCode::PassportExpired,
+    ] {
+        sh.decision.reasons.push(Reason {
+            code,
+            detail: "a long sentence that would need several lines on a small screen".into(),
+        });
+    }
+    sh.decision.reasons.sort_by_key(|r| r.code);
+    m.shown = Some(sh.clone());
+    let s = draw(&m);
+    for r in &sh.decision.reasons {
+        assert!(s.contains(r.code.as_str()), "{} missing:\n{s}", r.code);
+    }
+}

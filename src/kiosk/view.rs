@@ -497,28 +497,49 @@ fn draw_reasons(m: &Model, s: &Shown, f: &mut Frame, area: Rect) {
         ])
     };
     let rows_of = |s: &str| s.chars().count().div_ceil(inner_w).max(1);
-    let full: usize = reasons
+    let title_rows = |r: &crate::rules::Reason| {
+        rows_of(&format!("✘ {} {}", i18n::reason_title(l, r.code), r.code))
+    };
+    let with_details: usize = reasons
         .iter()
-        .map(|r| {
-            rows_of(&format!("✘ {} {}", i18n::reason_title(l, r.code), r.code))
-                + rows_of(&format!("  {}", r.detail))
-        })
+        .map(|r| title_rows(r) + rows_of(&format!("  {}", r.detail)))
         .sum();
-    let mut lines = Vec::new();
-    for r in reasons {
-        lines.push(title_line(r));
-        // Every code stays visible: details give way first on a small screen.
-        if full <= inner_h {
-            lines.push(Line::styled(
-                format!("  {}", r.detail),
-                Style::new().add_modifier(Modifier::DIM),
-            ));
+    let titles: usize = reasons.iter().map(title_rows).sum();
+    // Every code stays visible: details give way first, then titles shrink to one
+    // line each with the code in front.
+    let (lines, wrap): (Vec<Line>, bool) = if titles <= inner_h {
+        let mut lines = Vec::new();
+        for r in reasons {
+            lines.push(title_line(r));
+            if with_details <= inner_h {
+                lines.push(Line::styled(
+                    format!("  {}", r.detail),
+                    Style::new().add_modifier(Modifier::DIM),
+                ));
+            }
         }
+        (lines, true)
+    } else {
+        let lines = reasons
+            .iter()
+            .map(|r| {
+                Line::from(vec![
+                    Span::styled(
+                        format!("✘ {} ", r.code),
+                        Style::new().fg(BAD).add_modifier(Modifier::BOLD),
+                    ),
+                    Span::raw(i18n::reason_title(l, r.code)),
+                ])
+            })
+            .collect();
+        (lines, false)
+    };
+    let mut p = Paragraph::new(lines);
+    if wrap {
+        p = p.wrap(Wrap { trim: false });
     }
     f.render_widget(
-        Paragraph::new(lines)
-            .wrap(Wrap { trim: false })
-            .block(Block::bordered().title(format!(" {} ", tr(l, "verdict.reasons")))),
+        p.block(Block::bordered().title(format!(" {} ", tr(l, "verdict.reasons")))),
         area,
     );
 }
