@@ -241,3 +241,124 @@ pub fn load_history(
 pub fn last_trust_update(_store: &mut Store) -> Option<time::Date> {
     None
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::officers::Role;
+    use crate::rules::{Checkpoint, Verdict};
+    use crate::trust::TrustStore;
+    use std::path::Path;
+
+    fn fixture(case: &str, file: &str) -> String {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        std::fs::read_to_string(root.join("fixtures/cases").join(case).join(file)).unwrap()
+    }
+
+    fn terminal() -> Terminal {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut store = Store::open_in_memory().unwrap();
+        store.add_officer("O1", Role::Officer, "1234", "t").unwrap();
+        Terminal {
+            trust: TrustStore::load_dir(&root.join("keys")).unwrap(),
+            trust_dir: root.join("keys"),
+            store: Some(store),
+        }
+    }
+
+    fn kinds(t: &mut Terminal) -> Vec<(String, Option<String>, Option<String>)> {
+        let conn = t.store.as_mut().unwrap().connection();
+        let mut stmt = conn
+            .prepare("SELECT kind, officer, terminal FROM audit ORDER BY seq")
+            .unwrap();
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    }
+
+    #[test]
+    fn sign_in_verify_record_and_history() {
+        let mut t = terminal();
+        let Some(Message::SignedIn(Ok(SignIn::WrongPin { remaining: 4 }))) = run(
+            &mut t,
+            "k1",
+            Command::SignIn {
+                id: "O1".into(),
+                pin: "0000".into(),
+            },
+        ) else {
+            panic!("wrong PIN not reported")
+        };
+        assert!(matches!(
+            run(
+                &mut t,
+                "k1",
+                Command::SignIn {
+                    id: "O1".into(),
+                    pin: "1234".into()
+                }
+            ),
+            Some(Message::SignedIn(Ok(SignIn::Ok { .. })))
+        ));
+        let at = Checkpoint {
+            date: time::macros::date!(2026 - 11 - 25),
+            code: "NQZ".into(),
+            direction: Direction::Entry,
+        };
+        let verify = Command::Verify {
+            qr: fixture("accept_tourist", "qr.txt"),
+            mrz: fixture("accept_tourist", "mrz.txt"),
+            at: at.clone(),
+            officer: "O1".into(),
+        };
+        let Some(Message::Verified(Ok(decision), _)) = run(&mut t, "k1", verify.clone()) else {
+            panic!("no verdict")
+        };
+        assert_eq!(decision.verdict, Verdict::Accept);
+        let recorded = run(
+            &mut t,
+            "k1",
+            Command::Record {
+                decision,
+                at,
+                officer: "O1".into(),
+            },
+        );
+        assert!(matches!(recorded, Some(Message::Recorded(Ok(())))));
+        let Some(Message::Verified(Ok(again), _)) = run(&mut t, "k1", verify) else {
+            panic!("no verdict")
+        };
+        assert_eq!(again.verdict, Verdict::Reject);
+        let Some(Message::History(rows)) = run(&mut t, "k1", Command::LoadHistory) else {
+            panic!("no history")
+        };
+        assert_eq!(rows.len(), 2);
+        assert!(matches!(&rows[0].outcome, Outcome::Reject(c) if c == &["ENTRIES_EXHAUSTED"]));
+        assert_eq!(rows[1].outcome, Outcome::Crossing(Direction::Entry));
+        assert_eq!(rows[1].visa, "EV26KZ0012345");
+        // Another terminal's records are not this shift's.
+        assert!(
+            load_history(t.store.as_mut().unwrap(), "k2", 10)
+                .unwrap()
+                .is_empty()
+        );
+        let all = kinds(&mut t);
+        let k: Vec<&str> = all.iter().map(|(k, _, _)| k.as_str()).collect();
+        assert_eq!(
+            k,
+            [
+                "pin_failed",
+                "sign_in",
+                "verdict",
+                "checklist_confirm",
+                "crossing",
+                "verdict"
+            ]
+        );
+        assert!(
+            all.iter()
+                .all(|(_, o, term)| o.as_deref() == Some("O1") && term.as_deref() == Some("k1"))
+        );
+    }
+}
