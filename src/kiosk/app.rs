@@ -16,7 +16,7 @@ use crate::rules::{self, Checkpoint, Decision, Direction, Verdict};
 use crate::scan::{ScanEvent, SourceStatus};
 use crate::trust::TrustStore;
 
-use super::wedge::Wedge;
+use super::wedge::{Wedge, is_mrz_line};
 
 /// Settings fixed for the run of the kiosk.
 #[derive(Debug, Clone)]
@@ -207,7 +207,10 @@ pub struct Model {
     pub officer: Option<Officer>,
     /// The keyboard-wedge line being typed.
     pub line: String,
+    /// Keyboard-wedge line assembler (same interface as `scan::WedgeAssembler`).
     pub wedge: Wedge,
+    /// The first typed MRZ line waits in the wedge for its partner.
+    pub mrz_half: bool,
     pub qr: Option<String>,
     pub mrz: Option<String>,
     /// When the first half of the current pair arrived.
@@ -308,7 +311,8 @@ impl Model {
             direction,
             signin: SignInForm::default(),
             line: String::new(),
-            wedge: Wedge::default(),
+            wedge: Wedge::new(KEYBOARD),
+            mrz_half: false,
             qr: None,
             mrz: None,
             pair_started: None,
@@ -363,7 +367,9 @@ impl Model {
         self.qr = None;
         self.mrz = None;
         self.pair_started = None;
-        self.wedge.clear();
+        // A lone MRZ line is dropped (the assembler reports it; nobody needs to know).
+        let _ = self.wedge.flush();
+        self.mrz_half = false;
     }
 
     fn sign_out(&mut self) {
@@ -397,7 +403,7 @@ pub fn update(m: &mut Model, msg: Message) -> Vec<Command> {
             m.now = now;
             m.clock = clock;
             m.today = today;
-            let waiting = m.pair_started.is_some() || m.wedge.has_half();
+            let waiting = m.pair_started.is_some() || m.mrz_half;
             if waiting
                 && m.pair_started
                     .is_some_and(|t| now.duration_since(t) >= m.settings.pair_timeout)
@@ -605,16 +611,22 @@ fn main_key(m: &mut Model, k: KeyEvent, ctrl: bool, out: &mut Vec<Command>) {
         // A scanner ends its line with Enter: a non-empty line is always scanner input.
         KeyCode::Enter if !m.line.is_empty() => {
             let line = std::mem::take(&mut m.line);
-            let had_half = m.wedge.has_half();
-            match m.wedge.push_line(&line) {
-                Some(ev) => scan(m, ev, out),
-                None if m.wedge.has_half() && !had_half => {
-                    if m.pair_started.is_none() {
-                        m.pair_started = Some(m.now);
-                    }
-                    m.notice = Some(Notice::new("scan.mrz_half", Level::Info));
+            let mut events: Vec<ScanEvent> = m.wedge.push_line(&line).into_iter().collect();
+            while let Some(ev) = m.wedge.next_event() {
+                events.push(ev);
+            }
+            if events.is_empty() && is_mrz_line(line.trim()) {
+                m.mrz_half = true;
+                if m.pair_started.is_none() {
+                    m.pair_started = Some(m.now);
                 }
-                None => {}
+                m.notice = Some(Notice::new("scan.mrz_half", Level::Info));
+            }
+            for ev in events {
+                if matches!(ev, ScanEvent::Mrz { .. } | ScanEvent::MrzIncomplete { .. }) {
+                    m.mrz_half = false;
+                }
+                scan(m, ev, out);
             }
         }
         KeyCode::Enter => {
@@ -960,7 +972,7 @@ mod tests {
                 today,
             },
         );
-        assert!(!m.wedge.has_half());
+        assert!(!m.mrz_half);
         assert_eq!(m.notice.as_ref().unwrap().key, "scan.timeout");
     }
 

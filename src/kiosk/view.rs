@@ -361,7 +361,7 @@ fn draw_waiting(m: &Model, f: &mut Frame, area: Rect) {
         Line::styled(tr(l, "scan.prompt"), bold()),
         Line::raw(""),
         item(m.qr.is_some(), "scan.qr"),
-        item(m.mrz.is_some() || m.wedge.has_half(), "scan.mrz"),
+        item(m.mrz.is_some() || m.mrz_half, "scan.mrz"),
         Line::raw(""),
     ];
     if m.verifying {

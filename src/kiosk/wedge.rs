@@ -51,18 +51,29 @@ pub fn classify_wedge_line(line: &str) -> Option<ScanEvent> {
 }
 
 /// Joins wedge lines into events, holding the first MRZ line until its partner comes.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
+/// Its methods mirror `scan::WedgeAssembler` (`new`, `push_line`, `next_event`,
+/// `flush`), so the kiosk switches to that one by changing the type.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Wedge {
+    source: String,
     half: Option<String>,
 }
 
 impl Wedge {
+    pub fn new(source: impl Into<String>) -> Self {
+        Wedge {
+            source: source.into(),
+            half: None,
+        }
+    }
+
+    /// One typed line (CR/LF may be present) → the event it completes, if any.
     pub fn push_line(&mut self, line: &str) -> Option<ScanEvent> {
         let trimmed = line.trim();
         if is_mrz_line(trimmed) {
             return match self.half.take() {
                 Some(first) => Some(ScanEvent::Mrz {
-                    source: KEYBOARD.into(),
+                    source: self.source.clone(),
                     text: format!("{first}\n{trimmed}"),
                 }),
                 None => {
@@ -79,9 +90,16 @@ impl Wedge {
         self.half.is_some()
     }
 
-    /// Forgets a waiting half (time-out, Esc, next traveller).
-    pub fn clear(&mut self) {
-        self.half = None;
+    /// Events left over from earlier lines (this assembler never queues any).
+    pub fn next_event(&mut self) -> Option<ScanEvent> {
+        None
+    }
+
+    /// Gives up on a waiting half (time-out, Esc, next traveller).
+    pub fn flush(&mut self) -> Option<ScanEvent> {
+        self.half.take().map(|_| ScanEvent::MrzIncomplete {
+            source: self.source.clone(),
+        })
     }
 }
 
@@ -120,7 +138,7 @@ mod tests {
 
     #[test]
     fn pairs_two_mrz_lines_and_clears() {
-        let mut w = Wedge::default();
+        let mut w = Wedge::new("keyboard");
         assert_eq!(w.push_line(L1), None);
         assert!(w.has_half());
         assert_eq!(
@@ -132,7 +150,7 @@ mod tests {
         );
         assert!(!w.has_half());
         w.push_line(L1);
-        w.clear();
+        assert!(w.flush().is_some());
         assert_eq!(w.push_line(L2), None, "a cleared half never pairs");
         // A QR between the two lines does not disturb the pair.
         assert_eq!(w.push_line("KZV1:X"), code("KZV1:X"));
