@@ -107,11 +107,16 @@ pub fn read_pin(prompt: &str, from_stdin: bool) -> Result<String> {
     result.map(|()| pin)
 }
 
-fn audit(store: &mut Store, officer: Option<&str>, details: serde_json::Value) -> Result<()> {
+fn audit(
+    store: &mut Store,
+    cfg: &KioskConfig,
+    officer: Option<&str>,
+    details: serde_json::Value,
+) -> Result<()> {
     store.append_audit(&AuditEvent {
         kind: "settings_change",
         officer,
-        terminal: None,
+        terminal: Some(&cfg.terminal_id),
         at: &kazakhstan_now_rfc3339(),
         details: &details,
     })?;
@@ -141,6 +146,7 @@ pub fn officer(cmd: OfficerCommand) -> Result<()> {
             store.add_officer(&id, role, &pin, &kazakhstan_now_rfc3339())?;
             audit(
                 &mut store,
+                &cfg,
                 None,
                 serde_json::json!({"action": "officer_add", "id": id, "role": role.as_str()}),
             )?;
@@ -177,6 +183,7 @@ pub fn officer(cmd: OfficerCommand) -> Result<()> {
             store.unlock_officer(&id)?;
             audit(
                 &mut store,
+                &cfg,
                 Some(&supervisor),
                 serde_json::json!({"action": "officer_unlock", "id": id}),
             )?;
