@@ -141,11 +141,36 @@ pub fn run(args: KioskArgs) -> Result<()> {
     rt.block_on(event_loop(model, terminal, cfg))
 }
 
-async fn event_loop(mut model: Model, terminal: Terminal, cfg: KioskConfig) -> Result<()> {
+/// A future that resolves when the process is asked to stop: SIGTERM, SIGINT or
+/// SIGHUP (the terminal went away); Ctrl+C elsewhere. The handlers are installed
+/// here, at once, not when the future is first polled.
+#[cfg(unix)]
+fn stop_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
     use tokio::signal::unix::{SignalKind, signal};
-    let mut sigterm = signal(SignalKind::terminate())?;
-    let mut sigint = signal(SignalKind::interrupt())?;
-    let mut sighup = signal(SignalKind::hangup())?;
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    let mut hup = signal(SignalKind::hangup())?;
+    Ok(async move {
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
+            _ = hup.recv() => {}
+        }
+    })
+}
+
+#[cfg(not(unix))]
+fn stop_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
+    Ok(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+}
+
+async fn event_loop(mut model: Model, terminal: Terminal, cfg: KioskConfig) -> Result<()> {
+    // Installed before the screen opens, so a signal never finds it unguarded.
+    let stop = stop_signal()?;
+    tokio::pin!(stop);
+    let mut stopped = false;
 
     let (msg_tx, mut msg_rx) = mpsc::unbounded_channel::<Message>();
     let (scan_tx, mut scan_rx) = mpsc::channel::<ScanEvent>(SCAN_CHANNEL);
@@ -192,9 +217,10 @@ async fn event_loop(mut model: Model, terminal: Terminal, cfg: KioskConfig) -> R
                 let (clock, today) = clock_now();
                 Message::Tick { now: Instant::now(), clock, today }
             }
-            _ = sigterm.recv() => Message::Shutdown,
-            _ = sigint.recv() => Message::Shutdown,
-            _ = sighup.recv() => Message::Shutdown,
+            _ = &mut stop, if !stopped => {
+                stopped = true;
+                Message::Shutdown
+            }
         };
         // A wedge scanner types hundreds of keys in a burst: take all that are
         // waiting before drawing again.
