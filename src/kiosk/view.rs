@@ -398,6 +398,16 @@ fn draw_banner(m: &Model, s: &Shown, f: &mut Frame, area: Rect) {
             format!(" · {}", tr(l, "verdict.not_final"))
         }
         Stage::Refused(_) => format!(" · {}", tr(l, "history.refused")),
+        Stage::Recorded => format!(
+            " · {}",
+            tr(
+                l,
+                match s.at.direction {
+                    Direction::Entry => "history.entry",
+                    Direction::Exit => "history.exit",
+                }
+            )
+        ),
         _ => String::new(),
     };
     let mut lines: Vec<Line> = Vec::new();
