@@ -19,3 +19,7 @@ pub mod scan;
 pub mod store;
 pub mod terminal;
 pub mod trust;
+pub mod config;
+pub mod i18n;
+pub mod kiosk;
+pub mod officers;

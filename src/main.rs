@@ -66,6 +66,13 @@ enum Command {
         #[arg(long, default_value = "keys")]
         keys: PathBuf,
     },
+    /// The officer's booth terminal: sign in, scan, verdict, checklist, history.
+    Kiosk(evisa::kiosk::KioskArgs),
+    /// Officer accounts in the terminal's database.
+    Officer {
+        #[command(subcommand)]
+        command: evisa::kiosk::cli::OfficerCommand,
+    },
 }
 
 #[derive(Args)]
@@ -153,6 +160,14 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Fixtures { out, keys } => {
             let n = evisa::fixtures::generate(&out, &keys)?;
             eprintln!("wrote {n} cases to {}", out.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Kiosk(args) => {
+            evisa::kiosk::run(args)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Officer { command } => {
+            evisa::kiosk::cli::officer(command)?;
             Ok(ExitCode::SUCCESS)
         }
     }

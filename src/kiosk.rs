@@ -1,0 +1,252 @@
+//! `evisa kiosk`: the officer's full-screen booth terminal (ratatui). Settings are
+//! resolved and the trust store and database opened before the screen opens, so a
+//! bad setting is a plain error message. Then one `tokio::select!` joins keyboard
+//! input, device scan events, worker results, a clock tick and SIGTERM/SIGINT, feeding
+//! [`app::update`]; [`view::view`] draws. The terminal is restored on every exit path.
+//!
+//! Submodules: [`app`] (model, messages, update), [`view`] (drawing), [`wedge`]
+//! (keyboard-wedge lines), [`worker`] (the thread owning the database), [`bigtext`]
+//! (banner letters), [`cli`] (officer commands and settings).
+
+pub mod app;
+pub mod bigtext;
+pub mod cli;
+pub mod view;
+pub mod wedge;
+pub mod worker;
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, anyhow};
+use clap::Args;
+use crossterm::event::Event;
+use time::OffsetDateTime;
+use tokio::sync::mpsc;
+
+use crate::config::{KioskConfig, Sources};
+use crate::dates;
+use crate::issue::KZ_OFFSET;
+use crate::officers::Role;
+use crate::scan::ScanEvent;
+use crate::store::Store;
+use crate::terminal::{Terminal, kazakhstan_now_rfc3339};
+use crate::trust::TrustStore;
+
+use app::{Command, Message, Model, Settings, TrustSummary};
+
+#[derive(Args, Debug, Clone, Default)]
+pub struct KioskArgs {
+    #[command(flatten)]
+    pub settings: cli::SettingsArgs,
+    /// Trust-store folder (overrides the configured `trust_store`).
+    #[arg(long)]
+    pub keys: Option<PathBuf>,
+    /// Training: sign in the built-in demo officer (a supervisor) at once. Without
+    /// --db nothing is kept: the database lives in memory.
+    #[arg(long)]
+    pub demo: bool,
+    /// Training and tests only: check as if today were this date (YYYY-MM-DD) instead
+    /// of today in Kazakhstan. Shown on screen while in force.
+    #[arg(long)]
+    pub date: Option<String>,
+}
+
+/// Capacity of the device event channel.
+pub const SCAN_CHANNEL: usize = 256;
+
+/// Starts the configured device sources, each sending on `tx`. The keyboard wedge
+/// needs nothing here: it is read with the officer's keys. The serial and camera
+/// sources come from the scanning branch and are wired in on merge.
+pub fn start_sources(_sources: &Sources, _tx: mpsc::Sender<ScanEvent>) {}
+
+fn clock_now() -> (String, time::Date) {
+    let t = OffsetDateTime::now_utc().to_offset(KZ_OFFSET);
+    (
+        format!("{} {:02}:{:02}", t.date(), t.hour(), t.minute()),
+        t.date(),
+    )
+}
+
+/// Puts the terminal back (raw mode off, main screen, cursor shown) when dropped,
+/// whether the loop ended normally, with an error or by unwinding.
+struct RestoreGuard;
+
+impl Drop for RestoreGuard {
+    fn drop(&mut self) {
+        ratatui::restore();
+        let _ = crossterm::execute!(std::io::stdout(), crossterm::cursor::Show);
+    }
+}
+
+/// Runs the kiosk until the officer quits or a signal arrives.
+pub fn run(args: KioskArgs) -> Result<()> {
+    let mut cfg: KioskConfig = args.settings.resolve()?;
+    if let Some(k) = &args.keys {
+        cfg.trust_store = k.clone();
+    }
+    let date_override = args
+        .date
+        .as_deref()
+        .map(|d| {
+            dates::parse_iso(d).ok_or_else(|| anyhow!("--date {d:?} is not a YYYY-MM-DD date"))
+        })
+        .transpose()?;
+    // Everything that can fail on a bad setting fails here, before the screen opens.
+    let demo_account = args.demo && args.settings.db.is_none();
+    let mut terminal = if demo_account {
+        let mut store = Store::open_in_memory()?;
+        store.add_officer(
+            app::DEMO_OFFICER,
+            Role::Supervisor,
+            app::DEMO_PIN,
+            &kazakhstan_now_rfc3339(),
+        )?;
+        Terminal {
+            trust: TrustStore::load_dir(&cfg.trust_store)?,
+            trust_dir: cfg.trust_store.clone(),
+            store: Some(store),
+        }
+    } else {
+        Terminal::open(&cfg.trust_store, Some(&cfg.database))?
+    };
+    let last_update = terminal.store.as_mut().and_then(worker::last_trust_update);
+    let trust = TrustSummary::of(&terminal.trust, last_update);
+    let settings = Settings {
+        checkpoint: cfg.checkpoint.clone(),
+        terminal_id: cfg.terminal_id.clone(),
+        pair_timeout: cfg.pair_timeout,
+        trust_update_max_age_days: cfg.trust_update_max_age_days,
+        demo: args.demo,
+        demo_account,
+        date_override,
+    };
+    let (clock, today) = clock_now();
+    let mut model = Model::new(
+        settings,
+        cfg.language,
+        cfg.direction,
+        &cfg.sources.names(),
+        trust,
+        today,
+        Instant::now(),
+    );
+    model.clock = clock;
+
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    rt.block_on(event_loop(model, terminal, cfg))
+}
+
+/// A future that resolves when the process is asked to stop: SIGTERM, SIGINT or
+/// SIGHUP (the terminal went away); Ctrl+C elsewhere. The handlers are installed
+/// here, at once, not when the future is first polled.
+#[cfg(unix)]
+fn stop_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    let mut hup = signal(SignalKind::hangup())?;
+    Ok(async move {
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
+            _ = hup.recv() => {}
+        }
+    })
+}
+
+#[cfg(not(unix))]
+fn stop_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
+    Ok(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+}
+
+async fn event_loop(mut model: Model, terminal: Terminal, cfg: KioskConfig) -> Result<()> {
+    // Installed before the screen opens, so a signal never finds it unguarded.
+    let stop = stop_signal()?;
+    tokio::pin!(stop);
+    let mut stopped = false;
+
+    let (msg_tx, mut msg_rx) = mpsc::unbounded_channel::<Message>();
+    let (scan_tx, mut scan_rx) = mpsc::channel::<ScanEvent>(SCAN_CHANNEL);
+    start_sources(&cfg.sources, scan_tx.clone());
+    let (cmd_tx, worker) = worker::spawn(terminal, cfg.terminal_id.clone(), msg_tx.clone());
+
+    let mut screen = ratatui::try_init().context("cannot open the terminal screen")?;
+    let _guard = RestoreGuard;
+
+    // Keyboard reader: a plain thread, blocking on crossterm.
+    let keys_tx = msg_tx.clone();
+    std::thread::Builder::new()
+        .name("kiosk-keys".into())
+        .spawn(move || {
+            while let Ok(ev) = crossterm::event::read() {
+                let msg = match ev {
+                    Event::Key(k) => Message::Key(k),
+                    Event::Resize(..) => Message::Redraw,
+                    _ => continue,
+                };
+                if keys_tx.send(msg).is_err() {
+                    break;
+                }
+            }
+        })?;
+
+    if let Some(o) = &model.officer {
+        cmd_tx.send(Command::Audit {
+            kind: "sign_in",
+            officer: Some(o.id.clone()),
+            details: serde_json::json!({"role": o.role.as_str(), "demo": true}),
+        })?;
+    }
+    cmd_tx.send(Command::LoadHistory)?;
+
+    let mut tick = tokio::time::interval(Duration::from_millis(250));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    loop {
+        screen.draw(|f| view::view(&model, f))?;
+        let first = tokio::select! {
+            Some(m) = msg_rx.recv() => m,
+            Some(ev) = scan_rx.recv() => Message::Scan(ev),
+            _ = tick.tick() => {
+                let (clock, today) = clock_now();
+                Message::Tick { now: Instant::now(), clock, today }
+            }
+            _ = &mut stop, if !stopped => {
+                stopped = true;
+                Message::Shutdown
+            }
+        };
+        // A wedge scanner types hundreds of keys in a burst: take all that are
+        // waiting before drawing again.
+        let mut batch = vec![first];
+        while batch.len() < 4096 {
+            match msg_rx.try_recv() {
+                Ok(m) => batch.push(m),
+                Err(_) => break,
+            }
+        }
+        for msg in batch {
+            for cmd in app::update(&mut model, msg) {
+                // The worker also stops at Quit, after the commands queued before it.
+                cmd_tx
+                    .send(cmd)
+                    .map_err(|_| anyhow!("the kiosk worker stopped"))?;
+            }
+            if model.quit {
+                break;
+            }
+        }
+        if model.quit {
+            break;
+        }
+    }
+    drop(cmd_tx);
+    let _ = worker.join();
+    Ok(())
+}

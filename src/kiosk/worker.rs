@@ -1,0 +1,364 @@
+//! The kiosk's worker thread: it owns the [`Terminal`] (trust store and SQLite
+//! database) and runs every blocking [`Command`] — PIN checks, verification, records,
+//! audit writes, history reads — answering with [`Message`]s, so the screen never
+//! waits on the disk.
+
+use std::sync::mpsc;
+
+use rusqlite::params;
+use tokio::sync::mpsc::UnboundedSender;
+
+use crate::officers::SignIn;
+use crate::rules::Direction;
+use crate::store::{AuditEvent, Store};
+use crate::terminal::{Terminal, kazakhstan_now_rfc3339};
+
+use super::app::{Command, HistoryRow, Message, Outcome};
+
+/// How many rows the shift history shows at most.
+pub const HISTORY_ROWS: usize = 50;
+
+/// Starts the worker; it ends when the command channel closes or on [`Command::Quit`].
+pub fn spawn(
+    mut terminal: Terminal,
+    terminal_id: String,
+    tx: UnboundedSender<Message>,
+) -> (mpsc::Sender<Command>, std::thread::JoinHandle<()>) {
+    let (cmd_tx, cmd_rx) = mpsc::channel::<Command>();
+    let handle = std::thread::Builder::new()
+        .name("kiosk-worker".into())
+        .spawn(move || {
+            for cmd in cmd_rx {
+                if cmd == Command::Quit {
+                    break;
+                }
+                if let Some(msg) = run(&mut terminal, &terminal_id, cmd)
+                    && tx.send(msg).is_err()
+                {
+                    break;
+                }
+            }
+        })
+        .expect("spawning a thread only fails when the system is out of resources");
+    (cmd_tx, handle)
+}
+
+fn audit(
+    store: &mut Store,
+    kind: &str,
+    officer: Option<&str>,
+    terminal: &str,
+    details: &serde_json::Value,
+) -> Result<i64, String> {
+    store
+        .append_audit(&AuditEvent {
+            kind,
+            officer,
+            terminal: Some(terminal),
+            at: &kazakhstan_now_rfc3339(),
+            details,
+        })
+        .map_err(|e| e.to_string())
+}
+
+/// Runs one command (public so tests can drive it without a thread).
+pub fn run(t: &mut Terminal, terminal_id: &str, cmd: Command) -> Option<Message> {
+    let tid = terminal_id;
+    match cmd {
+        Command::Quit => None,
+        Command::SignIn { id, pin } => {
+            let Some(store) = t.store.as_mut() else {
+                return Some(Message::SignedIn(Err("no database".into())));
+            };
+            let r = store.check_pin(&id, &pin).map_err(|e| e.to_string());
+            let logged = match &r {
+                Ok(SignIn::Ok { role, .. }) => audit(
+                    store,
+                    "sign_in",
+                    Some(&id),
+                    tid,
+                    &serde_json::json!({"role": role.as_str()}),
+                ),
+                Ok(SignIn::WrongPin { remaining }) => audit(
+                    store,
+                    "pin_failed",
+                    Some(&id),
+                    tid,
+                    &serde_json::json!({"remaining": remaining}),
+                ),
+                Ok(SignIn::Unknown) => audit(
+                    store,
+                    "pin_failed",
+                    Some(&id),
+                    tid,
+                    &serde_json::json!({"unknown_id": true}),
+                ),
+                Ok(SignIn::NowLocked) => audit(
+                    store,
+                    "pin_failed",
+                    Some(&id),
+                    tid,
+                    &serde_json::json!({"remaining": 0}),
+                )
+                .and_then(|_| {
+                    audit(
+                        store,
+                        "account_locked",
+                        Some(&id),
+                        tid,
+                        &serde_json::json!({}),
+                    )
+                }),
+                Ok(SignIn::Locked) => audit(
+                    store,
+                    "pin_failed",
+                    Some(&id),
+                    tid,
+                    &serde_json::json!({"locked": true}),
+                ),
+                Err(_) => Ok(0),
+            };
+            Some(Message::SignedIn(logged.and(r)))
+        }
+        Command::Verify {
+            qr,
+            mrz,
+            at,
+            officer,
+        } => {
+            let r = t
+                .verify(&qr, &mrz, &at)
+                .and_then(|d| {
+                    t.audit_verdict(&d, &at, Some(&officer), Some(tid))?;
+                    Ok(d)
+                })
+                .map(Box::new)
+                .map_err(|e| e.to_string());
+            Some(Message::Verified(r, at))
+        }
+        Command::Record {
+            decision,
+            at,
+            officer,
+        } => {
+            let r = (|| {
+                let store = t.store.as_mut().ok_or("no database")?;
+                audit(
+                    store,
+                    "checklist_confirm",
+                    Some(&officer),
+                    tid,
+                    &serde_json::json!({
+                        "visa": decision.visa.as_ref().map(|v| v.number.clone()),
+                        "checks": super::app::CHECKLIST,
+                    }),
+                )?;
+                t.record(&decision, &at, Some(&officer), Some(tid))
+                    .map_err(|e| e.to_string())?;
+                Ok::<(), String>(())
+            })();
+            Some(Message::Recorded(r))
+        }
+        Command::Audit {
+            kind,
+            officer,
+            details,
+        } => {
+            let store = t.store.as_mut()?;
+            audit(store, kind, officer.as_deref(), tid, &details)
+                .err()
+                .map(Message::Failed)
+        }
+        Command::LoadHistory => {
+            let store = t.store.as_mut()?;
+            Some(match load_history(store, tid, HISTORY_ROWS) {
+                Ok(rows) => Message::History(rows),
+                Err(e) => Message::Failed(e.to_string()),
+            })
+        }
+    }
+}
+
+/// The last decisions made at this terminal, newest first, from the audit log (so they
+/// survive a restart): recorded crossings, REJECTs, and ACCEPTs the officer refused.
+pub fn load_history(
+    store: &mut Store,
+    terminal_id: &str,
+    limit: usize,
+) -> Result<Vec<HistoryRow>, rusqlite::Error> {
+    let conn = store.connection();
+    let mut stmt = conn.prepare_cached(
+        "SELECT at, kind, officer, details FROM audit
+         WHERE terminal = ?1 AND kind IN ('crossing', 'verdict', 'checklist_refuse')
+         ORDER BY seq DESC LIMIT ?2",
+    )?;
+    let rows = stmt.query_map(params![terminal_id, (limit * 2) as i64], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, Option<String>>(2)?,
+            r.get::<_, String>(3)?,
+        ))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (at, kind, officer, details) = row?;
+        let d: serde_json::Value = serde_json::from_str(&details).unwrap_or_default();
+        let text = |k: &str| d.get(k).and_then(|v| v.as_str()).unwrap_or("").to_string();
+        let outcome = match kind.as_str() {
+            "crossing" => {
+                Outcome::Crossing(Direction::parse(&text("direction")).unwrap_or(Direction::Entry))
+            }
+            "checklist_refuse" => Outcome::Refused(text("reason")),
+            // An ACCEPT verdict is followed by its crossing or refusal row.
+            _ if text("verdict") == "REJECT" => Outcome::Reject(
+                d.get("codes")
+                    .and_then(|c| c.as_array())
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(|c| c.as_str().map(String::from))
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+            ),
+            _ => continue,
+        };
+        out.push(HistoryRow {
+            time: at.get(11..16).unwrap_or("").to_string(),
+            visa: text("visa"),
+            officer: officer.unwrap_or_default(),
+            outcome,
+        });
+        if out.len() == limit {
+            break;
+        }
+    }
+    Ok(out)
+}
+
+/// Date of the last applied trust-store update. The updates branch adds
+/// `Store::last_update()`; until it is wired here the kiosk shows "none".
+pub fn last_trust_update(_store: &mut Store) -> Option<time::Date> {
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::officers::Role;
+    use crate::rules::{Checkpoint, Verdict};
+    use crate::trust::TrustStore;
+    use std::path::Path;
+
+    fn fixture(case: &str, file: &str) -> String {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        std::fs::read_to_string(root.join("fixtures/cases").join(case).join(file)).unwrap()
+    }
+
+    fn terminal() -> Terminal {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut store = Store::open_in_memory().unwrap();
+        store.add_officer("O1", Role::Officer, "1234", "t").unwrap();
+        Terminal {
+            trust: TrustStore::load_dir(&root.join("keys")).unwrap(),
+            trust_dir: root.join("keys"),
+            store: Some(store),
+        }
+    }
+
+    fn kinds(t: &mut Terminal) -> Vec<(String, Option<String>, Option<String>)> {
+        let conn = t.store.as_mut().unwrap().connection();
+        let mut stmt = conn
+            .prepare("SELECT kind, officer, terminal FROM audit ORDER BY seq")
+            .unwrap();
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    }
+
+    #[test]
+    fn sign_in_verify_record_and_history() {
+        let mut t = terminal();
+        let Some(Message::SignedIn(Ok(SignIn::WrongPin { remaining: 4 }))) = run(
+            &mut t,
+            "k1",
+            Command::SignIn {
+                id: "O1".into(),
+                pin: "0000".into(),
+            },
+        ) else {
+            panic!("wrong PIN not reported")
+        };
+        assert!(matches!(
+            run(
+                &mut t,
+                "k1",
+                Command::SignIn {
+                    id: "O1".into(),
+                    pin: "1234".into()
+                }
+            ),
+            Some(Message::SignedIn(Ok(SignIn::Ok { .. })))
+        ));
+        let at = Checkpoint {
+            date: time::macros::date!(2026 - 11 - 25),
+            code: "NQZ".into(),
+            direction: Direction::Entry,
+        };
+        let verify = Command::Verify {
+            qr: fixture("accept_tourist", "qr.txt"),
+            mrz: fixture("accept_tourist", "mrz.txt"),
+            at: at.clone(),
+            officer: "O1".into(),
+        };
+        let Some(Message::Verified(Ok(decision), _)) = run(&mut t, "k1", verify.clone()) else {
+            panic!("no verdict")
+        };
+        assert_eq!(decision.verdict, Verdict::Accept);
+        let recorded = run(
+            &mut t,
+            "k1",
+            Command::Record {
+                decision,
+                at,
+                officer: "O1".into(),
+            },
+        );
+        assert!(matches!(recorded, Some(Message::Recorded(Ok(())))));
+        let Some(Message::Verified(Ok(again), _)) = run(&mut t, "k1", verify) else {
+            panic!("no verdict")
+        };
+        assert_eq!(again.verdict, Verdict::Reject);
+        let Some(Message::History(rows)) = run(&mut t, "k1", Command::LoadHistory) else {
+            panic!("no history")
+        };
+        assert_eq!(rows.len(), 2);
+        assert!(matches!(&rows[0].outcome, Outcome::Reject(c) if c == &["ENTRIES_EXHAUSTED"]));
+        assert_eq!(rows[1].outcome, Outcome::Crossing(Direction::Entry));
+        assert_eq!(rows[1].visa, "EV26KZ0012345");
+        // Another terminal's records are not this shift's.
+        assert!(
+            load_history(t.store.as_mut().unwrap(), "k2", 10)
+                .unwrap()
+                .is_empty()
+        );
+        let all = kinds(&mut t);
+        let k: Vec<&str> = all.iter().map(|(k, _, _)| k.as_str()).collect();
+        assert_eq!(
+            k,
+            [
+                "pin_failed",
+                "sign_in",
+                "verdict",
+                "checklist_confirm",
+                "crossing",
+                "verdict"
+            ]
+        );
+        assert!(
+            all.iter()
+                .all(|(_, o, term)| o.as_deref() == Some("O1") && term.as_deref() == Some("k1"))
+        );
+    }
+}

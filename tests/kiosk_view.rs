@@ -1,0 +1,259 @@
+//! The kiosk's screens drawn on ratatui's `TestBackend` at 80×24 (the smallest
+//! supported terminal), compared with insta snapshots in `tests/snapshots/`: sign-in,
+//! waiting, ACCEPT with the checklist, the refusal list, REJECT with several reasons,
+//! help, a disconnected source, and a language switch.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use crossterm::event::{KeyCode, KeyEvent};
+use ratatui::Terminal as Screen;
+use ratatui::backend::TestBackend;
+use time::macros::date;
+
+use evisa::i18n::Lang;
+use evisa::kiosk::app::{
+    HistoryRow, Message, Model, Outcome, Settings, Shown, Stage, TrustSummary, update,
+};
+use evisa::kiosk::view::view;
+use evisa::rules::{Checkpoint, Direction};
+use evisa::scan::{ScanEvent, SourceStatus};
+use evisa::terminal::Terminal;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn model(demo: bool) -> Model {
+    let mut m = Model::new(
+        Settings {
+            checkpoint: "NQZ".into(),
+            terminal_id: "kiosk-1".into(),
+            pair_timeout: Duration::from_secs(60),
+            trust_update_max_age_days: 30,
+            demo,
+            demo_account: false,
+            date_override: None,
+        },
+        Lang::En,
+        Direction::Entry,
+        &["keyboard", "serial-scanner"],
+        TrustSummary {
+            keys: 2,
+            newest: Some("TEST ONLY e-visa signer 2026".into()),
+            last_update: None,
+        },
+        date!(2026 - 11 - 25),
+        Instant::now(),
+    );
+    m.clock = "2026-11-25 14:05".into();
+    m.sources[1].status = SourceStatus::Connected;
+    m
+}
+
+fn draw(m: &Model) -> String {
+    let mut screen = Screen::new(TestBackend::new(80, 24)).unwrap();
+    screen.draw(|f| view(m, f)).unwrap();
+    screen.backend().to_string()
+}
+
+fn key(m: &mut Model, code: KeyCode) {
+    update(m, Message::Key(KeyEvent::from(code)));
+}
+
+/// Verifies a fixture case through the real terminal code.
+fn shown(case: &str, date: time::Date, code: &str) -> Shown {
+    let dir = root().join("fixtures/cases").join(case);
+    let qr = std::fs::read_to_string(dir.join("qr.txt")).unwrap();
+    let mrz = std::fs::read_to_string(dir.join("mrz.txt")).unwrap();
+    let term = Terminal::open(&root().join("keys"), None::<&Path>).unwrap();
+    let at = Checkpoint {
+        date,
+        code: code.into(),
+        direction: Direction::Entry,
+    };
+    let decision = term.verify(&qr, &mrz, &at).unwrap();
+    Shown {
+        decision,
+        at,
+        stage: Stage::Final,
+    }
+}
+
+#[test]
+fn sign_in() {
+    let mut m = model(false);
+    for c in "O-17".chars() {
+        key(&mut m, KeyCode::Char(c));
+    }
+    key(&mut m, KeyCode::Tab);
+    for c in "12".chars() {
+        key(&mut m, KeyCode::Char(c));
+    }
+    let s = draw(&m);
+    assert!(s.contains("O-17") && s.contains("••") && !s.contains("12 "));
+    insta::assert_snapshot!(s);
+}
+
+#[test]
+fn waiting_with_history() {
+    let mut m = model(true);
+    m.qr = Some("KZV1:...".into());
+    m.history = vec![
+        HistoryRow {
+            time: "13:58".into(),
+            visa: "EV26KZ0012345".into(),
+            officer: "demo".into(),
+            outcome: Outcome::Crossing(Direction::Entry),
+        },
+        HistoryRow {
+            time: "13:51".into(),
+            visa: "EV26KZ0099999".into(),
+            officer: "demo".into(),
+            outcome: Outcome::Reject(vec!["VISA_EXPIRED".into()]),
+        },
+    ];
+    let s = draw(&m);
+    assert!(s.contains("[✔] E-visa QR") && s.contains("[ ] Passport MRZ"));
+    insta::assert_snapshot!(s);
+}
+
+#[test]
+fn accept_with_checklist() {
+    let mut m = model(true);
+    let mut sh = shown("accept_tourist", date!(2026 - 11 - 25), "NQZ");
+    sh.stage = Stage::Checklist;
+    m.shown = Some(sh);
+    let s = draw(&m);
+    assert!(s.contains("✔ ACCEPT") && s.contains("F5") && s.contains("ERIKSSON"));
+    insta::assert_snapshot!(s);
+}
+
+#[test]
+fn refusing_an_accept() {
+    let mut m = model(true);
+    let mut sh = shown("accept_tourist", date!(2026 - 11 - 25), "NQZ");
+    sh.stage = Stage::Checklist;
+    m.shown = Some(sh);
+    key(&mut m, KeyCode::F(6));
+    key(&mut m, KeyCode::Down);
+    insta::assert_snapshot!(draw(&m));
+    key(&mut m, KeyCode::Enter);
+    let s = draw(&m);
+    assert!(s.contains("✘ REJECT") && s.contains("Torn or unsewn pages"));
+}
+
+#[test]
+fn reject_with_several_reasons() {
+    let mut m = model(true);
+    m.shown = Some(shown("several_reasons", date!(2027 - 02 - 01), "ALA"));
+    let s = draw(&m);
+    for code in [
+        "VISA_EXPIRED",
+        "CHECKPOINT_NOT_ALLOWED",
+        "DOCUMENT_MISMATCH",
+        "HOLDER_MISMATCH",
+    ] {
+        assert!(s.contains(code), "{code} missing:\n{s}");
+    }
+    assert!(s.contains("≠"));
+    insta::assert_snapshot!(s);
+}
+
+#[test]
+fn reject_in_russian_and_kazakh() {
+    let mut m = model(true);
+    m.shown = Some(shown("document_mismatch", date!(2026 - 11 - 25), "NQZ"));
+    key(&mut m, KeyCode::F(2));
+    let ru = draw(&m);
+    assert!(ru.contains("ОТКАЗ") && ru.contains("DOCUMENT_MISMATCH"));
+    key(&mut m, KeyCode::F(2));
+    let kk = draw(&m);
+    assert!(kk.contains("БАС ТАРТУ") && kk.contains("DOCUMENT_MISMATCH"));
+    insta::assert_snapshot!(kk);
+}
+
+#[test]
+fn help_overlay() {
+    let mut m = model(true);
+    key(&mut m, KeyCode::F(1));
+    let s = draw(&m);
+    assert!(s.contains("F10"));
+    insta::assert_snapshot!(s);
+}
+
+#[test]
+fn source_disconnected() {
+    let mut m = model(true);
+    update(
+        &mut m,
+        Message::Scan(ScanEvent::Status {
+            source: "serial-scanner".into(),
+            status: SourceStatus::Disconnected,
+            detail: Some("/dev/ttyACM0 unplugged".into()),
+        }),
+    );
+    let s = draw(&m);
+    assert!(s.contains("✘ serial QR scanner disconnected"));
+    insta::assert_snapshot!(s);
+}
+
+#[test]
+fn old_trust_update_is_flagged() {
+    let mut m = model(true);
+    m.trust.last_update = Some(date!(2026 - 09 - 01));
+    let s = draw(&m);
+    assert!(
+        s.contains("last update 2026-09-01 ⚠ update older than 30 days"),
+        "{s}"
+    );
+    m.trust.last_update = Some(date!(2026 - 11 - 20));
+    assert!(!draw(&m).contains('⚠'));
+}
+
+#[test]
+fn a_large_screen_keeps_the_history_beside_the_verdict() {
+    let mut m = model(true);
+    m.shown = Some(shown("several_reasons", date!(2027 - 02 - 01), "ALA"));
+    m.history = vec![HistoryRow {
+        time: "13:58".into(),
+        visa: "EV26KZ0012345".into(),
+        officer: "demo".into(),
+        outcome: Outcome::Refused("damaged".into()),
+    }];
+    let mut screen = Screen::new(TestBackend::new(140, 45)).unwrap();
+    screen.draw(|f| view(&m, f)).unwrap();
+    let s = screen.backend().to_string();
+    assert!(
+        s.contains("refused by officer: Torn or unsewn pages"),
+        "{s}"
+    );
+    // With room, every reason keeps its detail sentence.
+    assert!(s.contains("the visa was valid until 2027-01-29"), "{s}");
+    assert!(s.contains("✘ REJECT"));
+}
+
+#[test]
+fn every_code_stays_visible_when_reasons_outgrow_the_screen() {
+    use evisa::rules::{Reason, ReasonCode};
+    let mut m = model(true);
+    let mut sh = shown("several_reasons", date!(2027 - 02 - 01), "ALA");
+    for code in [
+        ReasonCode::UnknownKey,
+        ReasonCode::VisaRevoked,
+        ReasonCode::PassportExpiryMismatch,
+        ReasonCode::PassportValidityTooShort,
+        ReasonCode::PassportExpired,
+    ] {
+        sh.decision.reasons.push(Reason {
+            code,
+            detail: "a long sentence that would need several lines on a small screen".into(),
+        });
+    }
+    sh.decision.reasons.sort_by_key(|r| r.code);
+    m.shown = Some(sh.clone());
+    let s = draw(&m);
+    for r in &sh.decision.reasons {
+        assert!(s.contains(r.code.as_str()), "{} missing:\n{s}", r.code);
+    }
+}
