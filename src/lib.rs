@@ -7,10 +7,14 @@
 //! pages) and [`fixtures`] (the committed test vectors).
 #![forbid(unsafe_code)]
 
+pub mod config;
 pub mod dates;
 pub mod fixtures;
+pub mod i18n;
 pub mod issue;
+pub mod kiosk;
 pub mod mrz;
+pub mod officers;
 pub mod payload;
 pub mod qr;
 pub mod report;
@@ -19,7 +23,3 @@ pub mod scan;
 pub mod store;
 pub mod terminal;
 pub mod trust;
-pub mod config;
-pub mod i18n;
-pub mod kiosk;
-pub mod officers;

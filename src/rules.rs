@@ -173,15 +173,16 @@ pub struct ScannedVisa {
     pub reasons: Vec<Reason>,
     /// Label of the key that signed it, if known.
     pub signer: Option<String>,
+    /// The text is not an e-visa code at all (a URL, a boarding pass, an EU `HC1:`
+    /// certificate), as opposed to a damaged one.
+    pub foreign: bool,
 }
 
 impl ScannedVisa {
     /// True when the text is not an e-visa code at all (as opposed to a damaged one):
     /// the kiosk keeps waiting for the visa instead of showing a verdict.
     pub fn is_foreign_code(&self) -> bool {
-        self.reasons.iter().any(|r| {
-            r.code == ReasonCode::MalformedQr && r.detail.starts_with("this is not a Kazakhstan")
-        })
+        self.foreign
     }
 }
 
@@ -192,12 +193,14 @@ pub fn read_visa(qr_text: &str, trust: &TrustStore) -> ScannedVisa {
     let cose = match payload::unwrap_transport(qr_text).and_then(|b| payload::parse_cose(&b)) {
         Ok(c) => c,
         Err(e) => {
+            let foreign = matches!(e, payload::QrError::NotAnEvisa { .. });
             out(ReasonCode::MalformedQr, e.to_string());
             return ScannedVisa {
                 claims: None,
                 authentic: false,
                 reasons,
                 signer: None,
+                foreign,
             };
         }
     };
@@ -289,6 +292,7 @@ pub fn read_visa(qr_text: &str, trust: &TrustStore) -> ScannedVisa {
         authentic,
         reasons,
         signer: key.map(|k| k.label.clone()),
+        foreign: false,
     }
 }
 
@@ -568,6 +572,14 @@ mod tests {
                 assert!(ReasonCode::ALL[i - 1] < *c);
             }
         }
+    }
+
+    #[test]
+    fn foreign_codes_are_told_apart_from_damaged_ones() {
+        let trust = TrustStore::default();
+        assert!(read_visa("https://example.org", &trust).is_foreign_code());
+        assert!(read_visa("M1DOE/JOHN  EABC123 ALAFRAKC 0123", &trust).is_foreign_code());
+        assert!(!read_visa("KZV1:00", &trust).is_foreign_code());
     }
 
     #[test]
