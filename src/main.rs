@@ -91,12 +91,17 @@ struct VerifyArgs {
     /// Checkpoint date (default: today in Kazakhstan, UTC+5).
     #[arg(long)]
     date: Option<String>,
-    #[arg(long, env = "EVISA_CHECKPOINT", default_value = "NQZ")]
-    checkpoint: String,
+    /// Checkpoint code (default: from --config, else NQZ).
+    #[arg(long, env = "EVISA_CHECKPOINT")]
+    checkpoint: Option<String>,
     #[arg(long, default_value = "entry")]
     direction: String,
-    #[arg(long, default_value = "keys")]
-    keys: PathBuf,
+    /// Trust-store folder (default: from --config, else keys/).
+    #[arg(long)]
+    keys: Option<PathBuf>,
+    /// Terminal configuration file (the kiosk's), for checkpoint and trust store.
+    #[arg(long, env = "EVISA_CONFIG")]
+    config: Option<PathBuf>,
     #[arg(long)]
     db: Option<PathBuf>,
     /// Record an ACCEPT as an entry (or exit) in the database.
@@ -121,10 +126,26 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("evisa: error: {e:#}");
+            eprintln!("evisa: error: {}", error_chain(&e));
             ExitCode::from(2)
         }
     }
+}
+
+/// The error and its causes on one line, skipping a cause that the message before it
+/// already quotes (the library's errors name their source in their own text).
+fn error_chain(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if !out.contains(&text) {
+            if !out.is_empty() {
+                out.push_str(": ");
+            }
+            out.push_str(&text);
+        }
+    }
+    out
 }
 
 fn run(cli: Cli) -> Result<ExitCode> {
@@ -255,8 +276,23 @@ fn verify(a: VerifyArgs) -> Result<ExitCode> {
     };
     let direction = Direction::parse(&a.direction)
         .ok_or_else(|| anyhow!("--direction must be entry or exit, not {:?}", a.direction))?;
-    let mut term = Terminal::open(&a.keys, a.db.as_deref())?;
-    let at = terminal::checkpoint(date, &a.checkpoint, direction);
+    let config = a
+        .config
+        .as_deref()
+        .map(evisa::config::KioskConfig::load)
+        .transpose()?;
+    let keys = a
+        .keys
+        .clone()
+        .or_else(|| config.as_ref().map(|c| c.trust_store.clone()))
+        .unwrap_or_else(|| PathBuf::from("keys"));
+    let code = a
+        .checkpoint
+        .clone()
+        .or_else(|| config.as_ref().map(|c| c.checkpoint.clone()))
+        .unwrap_or_else(|| "NQZ".to_string());
+    let mut term = Terminal::open(&keys, a.db.as_deref())?;
+    let at = terminal::checkpoint(date, &code, direction);
     let decision = term.verify(&qr, &mrz, &at)?;
     if a.record {
         // An ACCEPT becomes a crossing (with its audit row); a REJECT is still audited.
