@@ -7,15 +7,18 @@
 //! pages) and [`fixtures`] (the committed test vectors).
 #![forbid(unsafe_code)]
 
+pub mod audit;
 pub mod dates;
 pub mod fixtures;
 pub mod issue;
 pub mod mrz;
 pub mod payload;
+pub mod permissions;
 pub mod qr;
 pub mod report;
 pub mod rules;
+pub mod scan;
 pub mod store;
 pub mod terminal;
 pub mod trust;
-pub mod scan;
+pub mod update;
