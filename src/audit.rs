@@ -69,6 +69,21 @@ impl From<rusqlite::Error> for AuditError {
     }
 }
 
+/// The audit event kinds the terminal writes (`AuditEvent::kind`). Verdicts and crossings
+/// come from `Terminal`; officer actions from the kiosk; `update_import` from
+/// `update::import`.
+pub mod kinds {
+    pub const VERDICT: &str = "verdict";
+    pub const CROSSING: &str = "crossing";
+    pub const SIGN_IN: &str = "sign_in";
+    pub const SIGN_OUT: &str = "sign_out";
+    pub const PIN_FAILED: &str = "pin_failed";
+    pub const CHECKLIST_CONFIRM: &str = "checklist_confirm";
+    pub const CHECKLIST_REFUSE: &str = "checklist_refuse";
+    pub const SETTINGS_CHANGE: &str = "settings_change";
+    pub const UPDATE_IMPORT: &str = "update_import";
+}
+
 const ZERO: [u8; 32] = [0; 32];
 
 struct Row {
@@ -174,7 +189,7 @@ fn verify_in(store: &Store) -> Result<Verification, AuditError> {
                 "contents do not match the row's hash (edited)".to_string(),
             );
         }
-        if row.kind == "crossing"
+        if row.kind == kinds::CROSSING
             && let Some((id, fields)) = crossing_claim(&row.details)
         {
             claimed.insert(

@@ -622,7 +622,7 @@ fn audit_event<'a>(
     officer: Option<&'a str>,
 ) -> AuditEvent<'a> {
     AuditEvent {
-        kind: "update_import",
+        kind: crate::audit::kinds::UPDATE_IMPORT,
         officer,
         terminal: None,
         at: now,
@@ -840,6 +840,34 @@ mod tests {
             parse(&bytes, &other.verifying_key()),
             Err(UpdateError::UnknownRoot { .. })
         ));
+    }
+
+    proptest::proptest! {
+        // The parser of untrusted bytes from removable media never panics, and no
+        // single-byte change to a signed file survives.
+        #[test]
+        fn mutations_never_verify(pos in 0usize..4096, byte in proptest::prelude::any::<u8>()) {
+            let bytes = sign(&list(), 2, "2026-11-25T10:00:00Z", &root()).unwrap();
+            let mut m = bytes.clone();
+            let i = pos % m.len();
+            proptest::prop_assume!(m[i] != byte);
+            m[i] = byte;
+            let r = parse(&m, &root().verifying_key());
+            // Base64 padding bits are the one place a change can decode to the same
+            // signature; then the file's meaning is unchanged.
+            if let Ok(u) = r {
+                proptest::prop_assert_eq!(u.content, list());
+                proptest::prop_assert!(i >= bytes.len() - 4);
+            }
+        }
+
+        #[test]
+        fn random_bytes_never_panic(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..600)) {
+            let mut with_magic = format!("{MAGIC}\n").into_bytes();
+            with_magic.extend_from_slice(&bytes);
+            let _ = parse(&bytes, &root().verifying_key());
+            let _ = parse(&with_magic, &root().verifying_key());
+        }
     }
 
     #[test]
