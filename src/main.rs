@@ -335,8 +335,6 @@ fn update_command(c: UpdateCommand) -> Result<ExitCode> {
             keys,
         } => {
             let root = update::read_root_pub(&root_pub)?;
-            let bytes =
-                std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
             let refused = |e: update::UpdateError| -> Result<ExitCode> {
                 if e.is_rejection() {
                     eprintln!(
@@ -348,7 +346,7 @@ fn update_command(c: UpdateCommand) -> Result<ExitCode> {
                     Err(e.into())
                 }
             };
-            let parsed = match update::parse(&bytes, &root) {
+            let parsed = match update::read_file(&file, &root) {
                 Ok(u) => u,
                 Err(e) => return refused(e),
             };

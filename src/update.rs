@@ -477,6 +477,39 @@ pub fn revoked_content_from_text(text: &str) -> Result<Content, UpdateError> {
     Ok(Content::RevokedVisas(list))
 }
 
+/// Reads an update file from removable media, refusing one over [`MAX_FILE`] before
+/// reading it, and verifies it against the pinned root key ([`parse`]).
+pub fn read_file(path: &Path, root: &VerifyingKey) -> Result<Update, UpdateError> {
+    use std::io::Read as _;
+    let io = |source| UpdateError::Io {
+        path: path.display().to_string(),
+        source,
+    };
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .map_err(io)?
+        .take(MAX_FILE as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(io)?;
+    parse(&bytes, root)
+}
+
+/// The kiosk's one call: read, verify and apply the update file at `path` with the
+/// root public key pinned at `root_pub`. The caller reloads its `TrustStore` after a
+/// trust update.
+pub fn import_file(
+    path: &Path,
+    root_pub: &Path,
+    store: &mut Store,
+    keys_dir: &Path,
+    now: &str,
+    officer: Option<&str>,
+) -> Result<Imported, UpdateError> {
+    let root = read_root_pub(root_pub)?;
+    let update = read_file(path, &root)?;
+    import(&update, store, keys_dir, now, officer)
+}
+
 /// What [`import`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Imported {

@@ -373,3 +373,107 @@ fn sign_command_round_trip() {
         Some("fraud")
     );
 }
+
+/// Signs arbitrary body text the way the format says, bypassing `update::sign`'s
+/// checks: what a careless (or compromised) ministry tool could produce.
+fn hand_signed(body: &str) -> Vec<u8> {
+    use ed25519_dalek::Signer as _;
+    let signed = format!("{}\n{body}\n", update::MAGIC);
+    let mut msg = update::SIG_CONTEXT.to_vec();
+    msg.extend_from_slice(signed.as_bytes());
+    let sig = root().sign(&msg);
+    use base64::Engine as _;
+    format!(
+        "{signed}signature {}\n",
+        base64::engine::general_purpose::STANDARD.encode(sig.to_bytes())
+    )
+    .into_bytes()
+}
+
+#[test]
+fn validly_signed_but_invalid_contents_change_nothing() {
+    let b = booth();
+    let kid = evisa::trust::hex(&evisa::trust::kid_of(&root().verifying_key()));
+    let key = std::fs::read_to_string(repo().join("keys/TEST-ONLY-issuer-2026.toml")).unwrap();
+    let body = |file: &str, text: &str| {
+        serde_json::json!({
+            "kind": "trust", "seq": 9, "issued": "2026-11-25T08:00:00Z", "root_kid": kid,
+            "keys": [{"file": file, "text": text}],
+        })
+        .to_string()
+    };
+    refused(
+        &b,
+        &hand_signed(&body("../evil.toml", &key)),
+        "not a plain NAME.toml",
+    );
+    refused(&b, &hand_signed(&body("ok.toml", "label = 1")), "ok.toml");
+    let empty = serde_json::json!({
+        "kind": "trust", "seq": 9, "issued": "2026-11-25T08:00:00Z", "root_kid": kid, "keys": [],
+    });
+    refused(&b, &hand_signed(&empty.to_string()), "at least one key");
+    let mixed = serde_json::json!({
+        "kind": "revoked_visas", "seq": 9, "issued": "2026-11-25T08:00:00Z", "root_kid": kid,
+        "keys": [], "revoked_visas": [],
+    });
+    refused(&b, &hand_signed(&mixed.to_string()), "exactly");
+    let unknown = serde_json::json!({
+        "kind": "revoked_visas", "seq": 9, "issued": "2026-11-25T08:00:00Z", "root_kid": kid,
+        "revoked_visas": [], "valid_until": "2030-01-01",
+    });
+    refused(&b, &hand_signed(&unknown.to_string()), "unknown field");
+    let dup = serde_json::json!({
+        "kind": "revoked_visas", "seq": 9, "issued": "2026-11-25T08:00:00Z", "root_kid": kid,
+        "revoked_visas": [{"visa_number": "EV1", "reason": "a"}, {"visa_number": "EV1", "reason": "b"}],
+    });
+    refused(&b, &hand_signed(&dup.to_string()), "twice");
+    let zero = serde_json::json!({
+        "kind": "revoked_visas", "seq": 0, "issued": "2026-11-25T08:00:00Z", "root_kid": kid,
+        "revoked_visas": [],
+    });
+    refused(&b, &hand_signed(&zero.to_string()), "seq 0");
+}
+
+#[test]
+fn interrupted_trust_import_is_completed() {
+    // The crash window: the folder was swapped but the database commit never happened
+    // (simulated by importing with one database and re-importing with a fresh one).
+    let b = booth();
+    let bytes = trust_update(3);
+    assert!(import(&b, &bytes).status.success());
+    let folder = snapshot(&b.keys);
+    std::fs::remove_file(&b.db).unwrap();
+    drop(Store::open(&b.db).unwrap());
+    let o = import(&b, &bytes);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("interrupted"), "{}", text(&o));
+    assert_eq!(folder, snapshot(&b.keys));
+    let s = Store::open_existing(&b.db).unwrap();
+    assert_eq!(s.last_update().unwrap().unwrap().seq, 3);
+    drop(s);
+    refused(&b, &bytes, "cannot be replayed");
+}
+
+#[cfg(unix)]
+#[test]
+fn verify_warns_about_a_writable_trust_folder() {
+    use std::os::unix::fs::PermissionsExt;
+    let b = booth();
+    std::fs::set_permissions(&b.keys, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let fx = repo().join("fixtures/cases/accept_tourist");
+    let o = Command::new(env!("CARGO_BIN_EXE_evisa"))
+        .args(["verify", "--date", "2026-11-25", "--qr-file"])
+        .arg(fx.join("qr.txt"))
+        .arg("--mrz-file")
+        .arg(fx.join("mrz.txt"))
+        .arg("--keys")
+        .arg(&b.keys)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("warning") && err.contains("world-writable"),
+        "{err}"
+    );
+}
