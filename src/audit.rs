@@ -158,6 +158,7 @@ fn verify_in(store: &Store) -> Result<Verification, AuditError> {
     let mut expected = 1i64;
     let mut prev: Vec<u8> = ZERO.to_vec();
     let mut claimed: HashMap<i64, Claimed> = HashMap::new();
+    let mut last_revocations: Option<(i64, String)> = None;
     while let Some(r) = rows.next()? {
         let row = Row::from_sql(r)?;
         if row.seq != expected {
@@ -188,6 +189,11 @@ fn verify_in(store: &Store) -> Result<Verification, AuditError> {
                 row.seq,
                 "contents do not match the row's hash (edited)".to_string(),
             );
+        }
+        if row.kind == kinds::UPDATE_IMPORT
+            && let Some(digest) = revocation_digest_claim(&row.details)
+        {
+            last_revocations = Some((row.seq, digest));
         }
         if row.kind == kinds::CROSSING
             && let Some((id, fields)) = crossing_claim(&row.details)
@@ -271,11 +277,45 @@ fn verify_in(store: &Store) -> Result<Verification, AuditError> {
             ),
         );
     }
+    // The visa revocation list is the one the last imported list put there.
+    if let Some((seq, digest)) = last_revocations {
+        let mut stmt =
+            conn.prepare("SELECT visa_number, reason FROM revoked_visas ORDER BY visa_number")?;
+        let list = stmt
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?
+            .collect::<Result<Vec<_>, _>>()?;
+        if revocation_list_digest(list.iter().map(|(v, r)| (v.as_str(), r.as_str()))) != digest {
+            return broken(
+                seq,
+                "the visa revocation list differs from the one this row imported (revocations deleted, added or edited outside an update)",
+            );
+        }
+    }
     Ok(Verification::Intact {
         rows: last,
         head_hash: prev,
         legacy_movements: legacy,
     })
+}
+
+/// The `revoked_visas_sha256` an `update_import` row of a revocation list records.
+fn revocation_digest_claim(details: &str) -> Option<String> {
+    let v: serde_json::Value = serde_json::from_str(details).ok()?;
+    Some(v.get("revoked_visas_sha256")?.as_str()?.to_string())
+}
+
+/// Digest of a revocation list as stored: SHA-256 over `number TAB reason LF` per
+/// visa, in byte order of the visa number (SQLite's BINARY collation), lowercase hex.
+pub fn revocation_list_digest<'a>(sorted: impl Iterator<Item = (&'a str, &'a str)>) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    for (visa, reason) in sorted {
+        h.update(visa.as_bytes());
+        h.update(b"\t");
+        h.update(reason.as_bytes());
+        h.update(b"\n");
+    }
+    hex(&h.finalize())
 }
 
 /// A crossing row's `movement_id` and the movement it describes, in the movements

@@ -517,7 +517,9 @@ fn insert_movement(conn: &Connection, m: &NewMovement<'_>) -> Result<i64, StoreE
 }
 
 impl Store {
-    /// Puts a visa on the revocation list (idempotent; the latest reason wins).
+    /// Puts a visa on the revocation list (idempotent; the latest reason wins). Not
+    /// audited; for seeding test databases. Once a signed list has been imported,
+    /// `audit verify` reports the list changed outside an update.
     pub fn revoke_visa(
         &mut self,
         visa_number: &str,

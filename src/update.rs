@@ -575,6 +575,14 @@ pub fn import(
     match &update.content {
         Content::RevokedVisas(list) => {
             details["revoked_visas"] = list.len().into();
+            let mut sorted: Vec<(&str, &str)> = list
+                .iter()
+                .map(|v| (v.visa_number.as_str(), v.reason.as_str()))
+                .collect();
+            sorted.sort_unstable();
+            // Lets `audit verify` find the list edited outside an update.
+            details["revoked_visas_sha256"] =
+                crate::audit::revocation_list_digest(sorted.into_iter()).into();
             let rows: Vec<RevokedVisa> = list
                 .iter()
                 .map(|v| RevokedVisa {

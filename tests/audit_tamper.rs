@@ -319,3 +319,42 @@ impl TapMkdir for PathBuf {
         self
     }
 }
+
+#[test]
+fn revocation_list_edits_are_found() {
+    // Un-revoking a visa by deleting its row, without a signed update.
+    let dir = tempfile::tempdir().unwrap();
+    let path = fixture(dir.path());
+    {
+        let root = evisa::update::test_root_key();
+        let list = evisa::update::Content::RevokedVisas(vec![
+            evisa::update::RevokedEntry {
+                visa_number: "EV26KZ0012345".into(),
+                reason: "fraud".into(),
+            },
+            evisa::update::RevokedEntry {
+                visa_number: "EV26KZ0000007".into(),
+                reason: "cancelled".into(),
+            },
+        ]);
+        let bytes = evisa::update::sign(&list, 1, "2026-11-25T08:00:00Z", &root).unwrap();
+        let u = evisa::update::parse(&bytes, &root.verifying_key()).unwrap();
+        let mut s = Store::open_existing(&path).unwrap();
+        evisa::update::import(
+            &u,
+            &mut s,
+            Path::new("unused"),
+            "2026-11-25T09:00:00+05:00",
+            None,
+        )
+        .unwrap();
+    }
+    assert!(matches!(verify(&path), Verification::Intact { .. }));
+    attack(
+        &path,
+        "DELETE FROM revoked_visas WHERE visa_number = 'EV26KZ0012345'",
+    );
+    let (seq, problem) = broken_at(&path);
+    assert_eq!(seq, ROWS + 1, "{problem}");
+    assert!(problem.contains("revocation list"), "{problem}");
+}
