@@ -15,7 +15,8 @@
 //! the central system refuses an export whose rows do not continue from the last head
 //! it received. Crossing rows name their `movement_id`, so `verify` also finds a
 //! recorded crossing edited or deleted in `movements`, or one inserted without an audit
-//! row.
+//! row; and `update_import` rows of revocation lists carry the list's digest, so a
+//! revocation deleted (a visa quietly un-revoked) or added outside an update is found.
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -152,7 +153,9 @@ pub fn verify(store: &Store) -> Result<Verification, AuditError> {
 
 fn verify_in(store: &Store) -> Result<Verification, AuditError> {
     let conn = store.conn();
-    let head = store.audit_head()?;
+    let Some(head) = head_record(store)? else {
+        return broken(1, "the audit head record is missing (deleted)");
+    };
     let mut stmt = conn.prepare(&format!("SELECT {COLUMNS} FROM audit ORDER BY seq"))?;
     let mut rows = stmt.query([])?;
     let mut expected = 1i64;
@@ -298,6 +301,15 @@ fn verify_in(store: &Store) -> Result<Verification, AuditError> {
     })
 }
 
+/// The head record; None when its row was deleted.
+fn head_record(store: &Store) -> Result<Option<crate::store::AuditHead>, AuditError> {
+    match store.audit_head() {
+        Ok(h) => Ok(Some(h)),
+        Err(StoreError::Sql(rusqlite::Error::QueryReturnedNoRows)) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// The `revoked_visas_sha256` an `update_import` row of a revocation list records.
 fn revocation_digest_claim(details: &str) -> Option<String> {
     let v: serde_json::Value = serde_json::from_str(details).ok()?;
@@ -332,7 +344,9 @@ fn crossing_claim(details: &str) -> Option<(i64, [String; 4])> {
 /// A full [`verify`] is for the supervisor and the auditor.
 pub fn check_head(store: &Store) -> Result<Verification, AuditError> {
     let conn = store.conn();
-    let head = store.audit_head()?;
+    let Some(head) = head_record(store)? else {
+        return broken(1, "the audit head record is missing (deleted)");
+    };
     let last = conn
         .query_row(
             &format!("SELECT {COLUMNS} FROM audit ORDER BY seq DESC LIMIT 1"),

@@ -205,6 +205,19 @@ fn truncated_tail_is_named() {
 }
 
 #[test]
+fn deleted_head_record_is_found() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = fixture(dir.path());
+    attack(
+        &path,
+        "DROP TRIGGER audit_head_no_delete; DELETE FROM audit_head;",
+    );
+    assert!(broken_at(&path).1.contains("head record is missing"));
+    let (code, _) = cli(&path);
+    assert_eq!(code, 1);
+}
+
+#[test]
 fn replaced_last_row_is_named() {
     let dir = tempfile::tempdir().unwrap();
     let path = fixture(dir.path());
