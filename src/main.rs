@@ -132,6 +132,9 @@ enum UpdateCommand {
         /// The trust folder a trust update replaces.
         #[arg(long, default_value = "keys")]
         keys: PathBuf,
+        /// Who imports it, for the audit log.
+        #[arg(long)]
+        officer: Option<String>,
     },
     /// Make a root key pair: NAME.key (PKCS#8 PEM, 0600, keep offline) and NAME.pub.
     KeygenRoot {
@@ -333,6 +336,7 @@ fn update_command(c: UpdateCommand) -> Result<ExitCode> {
             root_pub,
             db,
             keys,
+            officer,
         } => {
             let root = update::read_root_pub(&root_pub)?;
             let refused = |e: update::UpdateError| -> Result<ExitCode> {
@@ -352,7 +356,7 @@ fn update_command(c: UpdateCommand) -> Result<ExitCode> {
             };
             let mut store = Store::open_existing(&db)?;
             let now = terminal::kazakhstan_now_rfc3339();
-            match update::import(&parsed, &mut store, &keys, &now, None) {
+            match update::import(&parsed, &mut store, &keys, &now, officer.as_deref()) {
                 Ok(done) => {
                     let what = match done.kind {
                         update::Kind::Trust => format!("{} keys in {}", done.count, keys.display()),
