@@ -862,6 +862,9 @@ pub fn generate(out: &Path, keys_dir: &Path) -> anyhow::Result<usize> {
         &[R::MrzInvalid],
     ))?;
 
+    // Sample signed update files (`evisa update import`), good and `fail_`.
+    crate::update::write_sample_updates(&out.join("updates"), keys_dir)?;
+
     let n = b.cases.len();
     let manifest = Manifest {
         generated_by: "evisa fixtures --out fixtures --keys keys".into(),

@@ -477,3 +477,38 @@ fn verify_warns_about_a_writable_trust_folder() {
         "{err}"
     );
 }
+
+#[test]
+fn sample_update_files_behave_as_named() {
+    let dir = repo().join("fixtures/updates");
+    // Reproducible by `evisa fixtures`.
+    let tmp = tempfile::tempdir().unwrap();
+    update::write_sample_updates(tmp.path(), &repo().join("keys")).unwrap();
+    assert_eq!(
+        snapshot(&dir),
+        snapshot(tmp.path()),
+        "run `cargo run -- fixtures`"
+    );
+
+    let b = booth();
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".evu"))
+        .collect();
+    names.sort();
+    let (fails, goods): (Vec<_>, Vec<_>) = names.iter().partition(|n| n.starts_with("fail_"));
+    assert!(fails.len() >= 4 && goods.len() >= 3);
+    for f in fails {
+        refused(&b, &std::fs::read(dir.join(f)).unwrap(), "");
+    }
+    for g in goods {
+        let o = import(&b, &std::fs::read(dir.join(g)).unwrap());
+        assert!(o.status.success(), "{g}: {}", text(&o));
+    }
+    refused(
+        &b,
+        &std::fs::read(dir.join("revoked-visas-1.evu")).unwrap(),
+        "cannot be replayed",
+    );
+}
