@@ -666,9 +666,17 @@ pub fn import(
             })
         }
         Content::Trust(keys) => {
+            // Which keys, by kid, and which of them revoked: what an auditor asks.
             details["keys"] = keys
                 .iter()
-                .map(|k| k.file.clone())
+                .map(|k| {
+                    let parsed = trust::parse_key_file(&k.file, &k.text).ok();
+                    serde_json::json!({
+                        "file": k.file,
+                        "kid": parsed.as_ref().map(|p| hex(&p.kid)),
+                        "revoked": parsed.as_ref().map(|p| p.revoked),
+                    })
+                })
                 .collect::<Vec<_>>()
                 .into();
             let state = read_folder_state(keys_dir);
@@ -970,6 +978,21 @@ mod tests {
             let _ = parse(&bytes, &root().verifying_key());
             let _ = parse(&with_magic, &root().verifying_key());
         }
+    }
+
+    #[test]
+    fn fallback_exchange_swaps_folders() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = (dir.path().join("keys"), dir.path().join(".keys.new"));
+        std::fs::create_dir(&a).unwrap();
+        std::fs::create_dir(&b).unwrap();
+        std::fs::write(a.join("old.toml"), "old").unwrap();
+        std::fs::write(b.join("new.toml"), "new").unwrap();
+        exchange_by_renames(&a, &b).unwrap();
+        assert!(a.join("new.toml").exists() && b.join("old.toml").exists());
+        exchange(&a, &b).unwrap();
+        assert!(a.join("old.toml").exists() && b.join("new.toml").exists());
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2);
     }
 
     #[test]
