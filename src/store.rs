@@ -197,6 +197,19 @@ pub struct AppliedUpdate {
     pub applied_at: String,
 }
 
+impl AppliedUpdate {
+    /// The day it was applied, in the offset it was recorded with (Kazakhstan time
+    /// for the terminal): what the kiosk's status line shows.
+    pub fn applied_date(&self) -> Option<Date> {
+        time::OffsetDateTime::parse(
+            &self.applied_at,
+            &time::format_description::well_known::Rfc3339,
+        )
+        .ok()
+        .map(|t| t.date())
+    }
+}
+
 /// A visa revocation list entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RevokedVisa {
@@ -693,6 +706,56 @@ mod tests {
             .unwrap();
         drop(c);
         assert!(matches!(Store::open(&path), Err(StoreError::TooNew { .. })));
+    }
+
+    #[test]
+    fn last_update_is_the_latest_applied() {
+        let mut s = Store::open_in_memory().unwrap();
+        assert_eq!(s.last_update().unwrap(), None);
+        let d = serde_json::json!({});
+        let ev = AuditEvent {
+            kind: "update_import",
+            officer: None,
+            terminal: None,
+            at: "2026-11-25T10:00:00+05:00",
+            details: &d,
+        };
+        for (kind, seq, at) in [
+            ("trust", 4, "2026-11-20T23:30:00+05:00"),
+            ("revoked_visas", 2, "2026-11-24T01:00:00+05:00"),
+        ] {
+            let u = AppliedUpdate {
+                kind: kind.into(),
+                seq,
+                sha256: vec![0; 32],
+                issued: "2026-11-19T00:00:00Z".into(),
+                applied_at: at.into(),
+            };
+            s.apply_update(&u, None, &ev, || Ok::<(), StoreError>(()))
+                .unwrap();
+        }
+        let last = s.last_update().unwrap().unwrap();
+        assert_eq!((last.kind.as_str(), last.seq), ("revoked_visas", 2));
+        assert_eq!(last.applied_date(), Some(date!(2026 - 11 - 24)));
+        assert_eq!(s.last_update_of("trust").unwrap().unwrap().seq, 4);
+        // A failing step before the commit leaves nothing behind.
+        let u = AppliedUpdate {
+            kind: "trust".into(),
+            seq: 5,
+            sha256: vec![0; 32],
+            issued: "x".into(),
+            applied_at: "y".into(),
+        };
+        assert!(
+            s.apply_update(&u, None, &ev, || Err(StoreError::Corrupt {
+                table: "t",
+                column: "c",
+                value: "v".into()
+            }))
+            .is_err()
+        );
+        assert_eq!(s.last_update_of("trust").unwrap().unwrap().seq, 4);
+        assert_eq!(s.audit_head().unwrap().seq, 2);
     }
 
     #[cfg(unix)]
