@@ -284,3 +284,59 @@ fn database_and_sidecars_are_private() {
     }
     drop(s2);
 }
+
+#[test]
+fn supervisor_cli_import_while_the_kiosk_records() {
+    // Two processes: this one records crossings while `evisa update import` runs
+    // repeatedly on the same database.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("shared.db");
+    let mut s = Store::open(&path).unwrap();
+    let root = evisa::update::test_root_key();
+    let files: Vec<_> = (1..=6u64)
+        .map(|seq| {
+            let list = evisa::update::Content::RevokedVisas(vec![evisa::update::RevokedEntry {
+                visa_number: format!("EVR{seq}"),
+                reason: "x".into(),
+            }]);
+            let f = dir.path().join(format!("r{seq}.evu"));
+            std::fs::write(
+                &f,
+                evisa::update::sign(&list, seq, "2026-11-25T08:00:00Z", &root).unwrap(),
+            )
+            .unwrap();
+            f
+        })
+        .collect();
+    let root_pub = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/keys/TEST-ONLY-update-root.pub"
+    );
+    let db = path.clone();
+    let sup = std::thread::spawn(move || {
+        for f in files {
+            let o = std::process::Command::new(env!("CARGO_BIN_EXE_evisa"))
+                .args(["update", "import"])
+                .arg(&f)
+                .args(["--root-pub", root_pub, "--db"])
+                .arg(&db)
+                .output()
+                .unwrap();
+            assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        }
+    });
+    let mut n = 0;
+    while !sup.is_finished() || n < 30 {
+        crossing(&mut s, &format!("EVK{n}")).unwrap();
+        n += 1;
+        // A busy booth, not a tight loop: SQLite's busy handler polls, so a writer
+        // that never pauses could starve the other process until its timeout.
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    sup.join().unwrap();
+    assert_eq!(intact(&s), n + 6);
+    for i in 0..n {
+        assert_eq!(s.history(&format!("EVK{i}")).unwrap().movements.len(), 1);
+    }
+    assert_eq!(s.last_update().unwrap().unwrap().seq, 6);
+}
