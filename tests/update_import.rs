@@ -489,6 +489,18 @@ fn sample_update_files_behave_as_named() {
         snapshot(tmp.path()),
         "run `cargo run -- fixtures`"
     );
+    let keys = tmp.path().join("keys");
+    update::write_test_root(&keys).unwrap();
+    for f in [
+        "TEST-ONLY-update-root.pub",
+        "test-only-secret/TEST-ONLY-update-root.key",
+    ] {
+        assert_eq!(
+            std::fs::read(keys.join(f)).unwrap(),
+            std::fs::read(repo().join("keys").join(f)).unwrap(),
+            "{f} differs from a fresh `evisa fixtures`"
+        );
+    }
 
     let b = booth();
     let mut names: Vec<String> = std::fs::read_dir(&dir)
