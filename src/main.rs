@@ -354,6 +354,11 @@ fn update_command(c: UpdateCommand) -> Result<ExitCode> {
                 Ok(u) => u,
                 Err(e) => return refused(e),
             };
+            for p in [keys.as_path(), db.as_path()] {
+                if let Some(problem) = evisa::permissions::unsafe_permissions(p) {
+                    eprintln!("evisa: warning: {problem}");
+                }
+            }
             let mut store = Store::open_existing(&db)?;
             let now = terminal::kazakhstan_now_rfc3339();
             match update::import(&parsed, &mut store, &keys, &now, officer.as_deref()) {
