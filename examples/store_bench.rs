@@ -13,9 +13,10 @@
 //! cache (the file was just written or read); no timings are asserted anywhere.
 //!
 //! Measured 2026-11-25 on the 2-core build machine (ext4 on a virtual disk, other
-//! builds running), three runs: verdict + audit append 133–269/s (3.7–7.5 ms per
+//! builds running), five runs: verdict + audit append 133–273/s (3.7–7.5 ms per
 //! durable commit, fsync-bound); crossing 205–310/s; start-up with 1,000,000 rows
-//! (273 MB) 0.2–1.0 ms for open + head check; full verify 3.4–3.7 s (~280,000 rows/s).
+//! (273 MB) 0.1–1.0 ms for open + head check; full verify 1.8–3.7 s
+//! (`evisa audit verify` on the same file, release: 2.2 s wall).
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
