@@ -127,6 +127,8 @@ pub fn write_keys(keys_dir: &Path) -> anyhow::Result<()> {
         &keys_dir.join(SECRET_DIR).join("README.md"),
         b"# TEST-ONLY secret keys\n\nThese keys are generated from fixed, public seeds by `evisa fixtures`.\nAnyone can recompute them: they sign test fixtures and nothing else.\nNever put them, or the matching `keys/TEST-ONLY-*.toml`, on a production terminal.\n",
     )?;
+    // The test-only root key that signs update files (`evisa update`).
+    crate::update::write_test_root(keys_dir)?;
     Ok(())
 }
 
@@ -859,6 +861,9 @@ pub fn generate(out: &Path, keys_dir: &Path) -> anyhow::Result<usize> {
         mrz.lines().next().unwrap_or_default().to_string(),
         &[R::MrzInvalid],
     ))?;
+
+    // Sample signed update files (`evisa update import`), good and `fail_`.
+    crate::update::write_sample_updates(&out.join("updates"), keys_dir)?;
 
     let n = b.cases.len();
     let manifest = Manifest {

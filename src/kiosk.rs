@@ -79,6 +79,28 @@ impl Drop for RestoreGuard {
     }
 }
 
+/// Whoever can write the trust store, the configuration or the database can forge a
+/// verdict: world-writable refuses to start, group-writable warns.
+fn check_permissions(
+    cfg: &KioskConfig,
+    config: Option<&std::path::Path>,
+    uses_db: bool,
+) -> Result<()> {
+    let db = (uses_db && cfg.database.exists()).then_some(cfg.database.as_path());
+    for path in std::iter::once(cfg.trust_store.as_path())
+        .chain(config)
+        .chain(db)
+    {
+        if let Some(f) = crate::permissions::check(path) {
+            if f.world_writable {
+                return Err(anyhow!("refusing to start: {}", f.description));
+            }
+            eprintln!("evisa: warning: {}", f.description);
+        }
+    }
+    Ok(())
+}
+
 /// Runs the kiosk until the officer quits or a signal arrives.
 pub fn run(args: KioskArgs) -> Result<()> {
     let mut cfg: KioskConfig = args.settings.resolve()?;
@@ -93,6 +115,11 @@ pub fn run(args: KioskArgs) -> Result<()> {
         })
         .transpose()?;
     // Everything that can fail on a bad setting fails here, before the screen opens.
+    check_permissions(
+        &cfg,
+        args.settings.config.as_deref(),
+        args.settings.db.is_some() || !args.demo,
+    )?;
     let demo_account = args.demo && args.settings.db.is_none();
     let mut terminal = if demo_account {
         let mut store = Store::open_in_memory()?;

@@ -7,6 +7,7 @@
 //! pages) and [`fixtures`] (the committed test vectors).
 #![forbid(unsafe_code)]
 
+pub mod audit;
 pub mod config;
 pub mod dates;
 pub mod fixtures;
@@ -16,6 +17,7 @@ pub mod kiosk;
 pub mod mrz;
 pub mod officers;
 pub mod payload;
+pub mod permissions;
 pub mod qr;
 pub mod report;
 pub mod rules;
@@ -23,3 +25,4 @@ pub mod scan;
 pub mod store;
 pub mod terminal;
 pub mod trust;
+pub mod update;

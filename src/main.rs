@@ -73,6 +73,83 @@ enum Command {
         #[command(subcommand)]
         command: evisa::kiosk::cli::OfficerCommand,
     },
+    /// Check or export the hash-chained audit log (exit 0 intact, 1 broken, 2 error).
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+    /// Signed trust-store updates and visa revocation lists (docs/update-format.md).
+    Update {
+        #[command(subcommand)]
+        command: UpdateCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Walk the whole chain and name the first broken row.
+    Verify {
+        #[arg(long, env = "EVISA_DB")]
+        db: PathBuf,
+    },
+    /// Write the log as JSON Lines (one row per line, with the chain hashes).
+    Export {
+        #[arg(long, env = "EVISA_DB")]
+        db: PathBuf,
+        /// Only rows recorded on or after this date (YYYY-MM-DD, terminal local time).
+        #[arg(long)]
+        since: Option<String>,
+        /// Output file (default: stdout).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum UpdateCommand {
+    /// Sign an update file (ministry side; the root secret never goes near a terminal).
+    Sign {
+        /// The root secret key (PKCS#8 PEM).
+        #[arg(long)]
+        root_key: PathBuf,
+        /// Sequence number, above every earlier update of the same kind.
+        #[arg(long)]
+        seq: u64,
+        /// A trust update: the complete set of key files (every *.toml) in DIR.
+        #[arg(long, group = "content", required = true)]
+        keys: Option<PathBuf>,
+        /// A visa revocation list: the complete list, one `NUMBER reason` per line.
+        #[arg(long, group = "content")]
+        revoked_visas: Option<PathBuf>,
+        /// Issue time, RFC 3339 (default: now, UTC).
+        #[arg(long)]
+        issued: Option<String>,
+        /// Output file (default: stdout).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Verify and apply an update file (terminal side); a refused file changes nothing.
+    Import {
+        file: PathBuf,
+        /// The pinned root public key (SPKI PEM).
+        #[arg(long, env = "EVISA_UPDATE_ROOT", default_value = evisa::update::DEFAULT_ROOT_PUB)]
+        root_pub: PathBuf,
+        #[arg(long, env = "EVISA_DB", default_value = "evisa.db")]
+        db: PathBuf,
+        /// The trust folder a trust update replaces.
+        #[arg(long, default_value = "keys")]
+        keys: PathBuf,
+        /// Who imports it, for the audit log.
+        #[arg(long)]
+        officer: Option<String>,
+    },
+    /// Make a root key pair: NAME.key (PKCS#8 PEM, 0600, keep offline) and NAME.pub.
+    KeygenRoot {
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long)]
+        name: String,
+    },
 }
 
 #[derive(Args)]
@@ -191,6 +268,177 @@ fn run(cli: Cli) -> Result<ExitCode> {
             evisa::kiosk::cli::officer(command)?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Audit { command } => audit_command(command),
+        Command::Update { command } => update_command(command),
+    }
+}
+
+fn audit_command(c: AuditCommand) -> Result<ExitCode> {
+    use evisa::audit::{self, Verification};
+    use evisa::store::Store;
+    match c {
+        AuditCommand::Verify { db } => {
+            let store = Store::open_existing(&db)?;
+            match audit::verify(&store)? {
+                Verification::Intact {
+                    rows,
+                    head_hash,
+                    legacy_movements,
+                } => {
+                    println!(
+                        "audit chain intact: {rows} rows, head {}",
+                        trust::hex(&head_hash)
+                    );
+                    if legacy_movements > 0 {
+                        println!(
+                            "note: {legacy_movements} movements predate the chain's coverage of movements (schema v1)"
+                        );
+                    }
+                    Ok(ExitCode::SUCCESS)
+                }
+                Verification::Broken(b) => {
+                    println!("audit chain BROKEN at {b}");
+                    Ok(ExitCode::from(1))
+                }
+            }
+        }
+        AuditCommand::Export { db, since, out } => {
+            if let Some(d) = &since {
+                parse_date(d)?;
+            }
+            let store = Store::open_existing(&db)?;
+            let n = match &out {
+                Some(path) => {
+                    let f = std::fs::File::create(path)
+                        .with_context(|| format!("cannot create {}", path.display()))?;
+                    let mut w = std::io::BufWriter::new(f);
+                    let n = audit::export_jsonl(&store, since.as_deref(), &mut w)?;
+                    w.into_inner()
+                        .map_err(|e| e.into_error())?
+                        .sync_all()
+                        .with_context(|| format!("cannot write {}", path.display()))?;
+                    n
+                }
+                None => {
+                    let stdout = std::io::stdout();
+                    let mut w = std::io::BufWriter::new(stdout.lock());
+                    audit::export_jsonl(&store, since.as_deref(), &mut w)?
+                }
+            };
+            eprintln!("exported {n} audit rows");
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn update_command(c: UpdateCommand) -> Result<ExitCode> {
+    use evisa::store::Store;
+    use evisa::update;
+    match c {
+        UpdateCommand::Sign {
+            root_key,
+            seq,
+            keys,
+            revoked_visas,
+            issued,
+            out,
+        } => {
+            let root = issue::key_from_pem(&read_text(&root_key)?)
+                .with_context(|| root_key.display().to_string())?;
+            let content = match (keys, revoked_visas) {
+                (Some(dir), _) => update::trust_content_from_dir(&dir)?,
+                (_, Some(file)) => update::revoked_content_from_text(&read_text(&file)?)?,
+                _ => unreachable!("clap requires one content"),
+            };
+            let issued = match issued {
+                Some(t) => t,
+                None => time::OffsetDateTime::now_utc()
+                    .replace_nanosecond(0)?
+                    .format(&time::format_description::well_known::Rfc3339)?,
+            };
+            let bytes = update::sign(&content, seq, &issued, &root)?;
+            match out {
+                Some(path) => std::fs::write(&path, &bytes)
+                    .with_context(|| format!("cannot write {}", path.display()))?,
+                None => {
+                    use std::io::Write as _;
+                    std::io::stdout().write_all(&bytes)?;
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        UpdateCommand::Import {
+            file,
+            root_pub,
+            db,
+            keys,
+            officer,
+        } => {
+            let root = update::read_root_pub(&root_pub)?;
+            let refused = |e: update::UpdateError| -> Result<ExitCode> {
+                if e.is_rejection() {
+                    eprintln!(
+                        "evisa: update {} refused, nothing changed: {e}",
+                        file.display()
+                    );
+                    Ok(ExitCode::from(1))
+                } else {
+                    Err(e.into())
+                }
+            };
+            let parsed = match update::read_file(&file, &root) {
+                Ok(u) => u,
+                Err(e) => return refused(e),
+            };
+            for p in [keys.as_path(), db.as_path()] {
+                if let Some(problem) = evisa::permissions::unsafe_permissions(p) {
+                    eprintln!("evisa: warning: {problem}");
+                }
+            }
+            let mut store = Store::open_existing(&db)?;
+            let now = terminal::kazakhstan_now_rfc3339();
+            match update::import(&parsed, &mut store, &keys, &now, officer.as_deref()) {
+                Ok(done) => {
+                    let what = match done.kind {
+                        update::Kind::Trust => format!("{} keys in {}", done.count, keys.display()),
+                        update::Kind::RevokedVisas => format!("{} revoked visas", done.count),
+                    };
+                    println!(
+                        "applied {} update #{} (issued {}): {what}{}",
+                        done.kind.as_str(),
+                        done.seq,
+                        done.issued,
+                        if done.completed_interrupted {
+                            " (the trust folder already held it; recorded the interrupted import)"
+                        } else {
+                            ""
+                        }
+                    );
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(e) => refused(e),
+            }
+        }
+        UpdateCommand::KeygenRoot { out, name } => {
+            if name.is_empty() || name.contains(['/', '\\']) || name.starts_with('.') {
+                bail!("--name {name:?} must be a plain file name");
+            }
+            std::fs::create_dir_all(&out)
+                .with_context(|| format!("cannot create {}", out.display()))?;
+            let key = issue::generate_key();
+            let key_path = out.join(format!("{name}.key"));
+            write_private(&key_path, issue::key_to_pem(&key)?.as_bytes())?;
+            let pub_path = out.join(format!("{name}.pub"));
+            std::fs::write(&pub_path, update::root_pub_pem(&key.verifying_key())?)
+                .with_context(|| format!("cannot write {}", pub_path.display()))?;
+            println!(
+                "root kid {}\nsecret key {} (keep it offline, never on a terminal)\npublic key {} (pin it on terminals: update import --root-pub)",
+                trust::hex(&trust::kid_of(&key.verifying_key())),
+                key_path.display(),
+                pub_path.display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 
@@ -291,6 +539,12 @@ fn verify(a: VerifyArgs) -> Result<ExitCode> {
         .clone()
         .or_else(|| config.as_ref().map(|c| c.checkpoint.clone()))
         .unwrap_or_else(|| "NQZ".to_string());
+    // Whoever can write the trust folder or the database can forge a verdict.
+    for p in std::iter::once(keys.as_path()).chain(a.db.as_deref()) {
+        if let Some(problem) = evisa::permissions::unsafe_permissions(p) {
+            eprintln!("evisa: warning: {problem}");
+        }
+    }
     let mut term = Terminal::open(&keys, a.db.as_deref())?;
     let at = terminal::checkpoint(date, &code, direction);
     let decision = term.verify(&qr, &mrz, &at)?;

@@ -1,6 +1,12 @@
 //! The terminal's SQLite database (adapter): recorded entries and exits per visa, the
-//! visa revocation list, and the schema migrations that carry a database forward.
+//! visa revocation list, the hash-chained audit log with its head record, the applied
+//! signed updates, and the schema migrations that carry a database forward.
 //! Everything the rules need from it comes out as a plain [`History`].
+//!
+//! Durability: WAL with `synchronous=FULL`, so a transaction is on disk when `commit`
+//! returns; every write is one short `BEGIN IMMEDIATE` transaction, and a 10 s busy
+//! timeout lets the kiosk and a supervisor's CLI share the file. Errors (a full disk
+//! included) come back as [`StoreError`]; a failed transaction rolls back whole.
 
 use std::path::Path;
 
@@ -33,6 +39,15 @@ pub enum StoreError {
     Permissions {
         path: String,
         source: std::io::Error,
+    },
+    /// A signed update whose sequence number is not above the last one applied.
+    #[error(
+        "{kind} update #{seq} is not newer than the one already applied (#{applied}); an old update cannot be replayed"
+    )]
+    Replay {
+        kind: String,
+        seq: i64,
+        applied: i64,
     },
 }
 
@@ -80,6 +95,42 @@ const MIGRATIONS: &[&str] = &[
         locked INTEGER NOT NULL DEFAULT 0,
         created_at TEXT NOT NULL
     );",
+    // 3: the audit head (last seq and hash, advanced by a trigger in the inserting
+    // transaction, so deleting the chain's tail is detectable) and the applied updates.
+    // `movements_from`: movements with a lower id predate the chain's coverage of
+    // movements (crossing audit rows name their movement id from this version on).
+    "CREATE TABLE audit_head (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        seq INTEGER NOT NULL,
+        hash BLOB NOT NULL,
+        movements_from INTEGER NOT NULL
+    );
+    INSERT INTO audit_head (id, seq, hash, movements_from) VALUES (
+        1,
+        coalesce((SELECT max(seq) FROM audit), 0),
+        coalesce((SELECT hash FROM audit ORDER BY seq DESC LIMIT 1), zeroblob(32)),
+        coalesce((SELECT max(id) FROM movements), 0) + 1
+    );
+    CREATE TRIGGER audit_head_advance AFTER INSERT ON audit
+        BEGIN UPDATE audit_head SET seq = NEW.seq, hash = NEW.hash WHERE id = 1; END;
+    CREATE TRIGGER audit_head_forward_only BEFORE UPDATE ON audit_head
+        WHEN NEW.seq <= OLD.seq OR NEW.movements_from <> OLD.movements_from
+        BEGIN SELECT RAISE(ABORT, 'the audit head only moves forward'); END;
+    CREATE TRIGGER audit_head_no_delete BEFORE DELETE ON audit_head
+        BEGIN SELECT RAISE(ABORT, 'the audit head cannot be deleted'); END;
+    CREATE TABLE applied_updates (
+        id INTEGER PRIMARY KEY,
+        kind TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        sha256 BLOB NOT NULL,
+        issued TEXT NOT NULL,
+        applied_at TEXT NOT NULL,
+        UNIQUE (kind, seq)
+    );
+    CREATE TRIGGER applied_updates_no_update BEFORE UPDATE ON applied_updates
+        BEGIN SELECT RAISE(ABORT, 'applied updates are append-only'); END;
+    CREATE TRIGGER applied_updates_no_delete BEFORE DELETE ON applied_updates
+        BEGIN SELECT RAISE(ABORT, 'applied updates are append-only'); END;",
 ];
 
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -130,29 +181,91 @@ pub fn audit_hash(
     h.finalize().into()
 }
 
+/// The audit chain's head record: the last row's seq and hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditHead {
+    /// 0 when the log is empty.
+    pub seq: i64,
+    /// All zeroes when the log is empty.
+    pub hash: Vec<u8>,
+    /// Movements with this id or above must each be named by a crossing audit row.
+    pub movements_from: i64,
+}
+
+/// A signed update as recorded after it was applied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppliedUpdate {
+    /// `trust` or `revoked_visas`.
+    pub kind: String,
+    pub seq: i64,
+    /// SHA-256 of the whole update file.
+    pub sha256: Vec<u8>,
+    /// When the ministry issued it (RFC 3339, from the signed body).
+    pub issued: String,
+    /// When this terminal applied it (RFC 3339).
+    pub applied_at: String,
+}
+
+impl AppliedUpdate {
+    /// The day it was applied, in the offset it was recorded with (Kazakhstan time
+    /// for the terminal): what the kiosk's status line shows.
+    pub fn applied_date(&self) -> Option<Date> {
+        time::OffsetDateTime::parse(
+            &self.applied_at,
+            &time::format_description::well_known::Rfc3339,
+        )
+        .ok()
+        .map(|t| t.date())
+    }
+}
+
+/// A visa revocation list entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RevokedVisa {
+    pub visa_number: String,
+    pub reason: String,
+}
+
 pub struct Store {
     conn: Connection,
 }
 
 impl Store {
-    /// Opens (creating with mode 0600 if needed) and migrates the database.
+    /// Opens (creating with mode 0600 if needed) and migrates the database. The file is
+    /// created private before SQLite sees it, so there is no moment it is readable by
+    /// others; SQLite gives the `-wal` and `-shm` files the main file's mode, and any
+    /// left broader by an older version are narrowed here.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         let display = path.display().to_string();
-        let fresh = !path.exists();
+        create_private(path)?;
         let conn = Connection::open(path).map_err(|source| StoreError::Open {
             path: display.clone(),
             source,
         })?;
-        if fresh {
-            restrict_permissions(path)?;
-        }
-        Self::setup(conn).map_err(|e| match e {
+        let store = Self::setup(conn).map_err(|e| match e {
             StoreError::Sql(source) => StoreError::Open {
                 path: display,
                 source,
             },
             other => other,
-        })
+        })?;
+        restrict_sidecars(path)?;
+        Ok(store)
+    }
+
+    /// Opens an existing database (for `audit` and `update import`: a mistyped path
+    /// must not silently create an empty, "intact" database).
+    pub fn open_existing(path: &Path) -> Result<Self, StoreError> {
+        if !path.is_file() {
+            return Err(StoreError::Open {
+                path: path.display().to_string(),
+                source: rusqlite::Error::SqliteFailure(
+                    rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CANTOPEN),
+                    Some("no such database file".into()),
+                ),
+            });
+        }
+        Self::open(path)
     }
 
     pub fn open_in_memory() -> Result<Self, StoreError> {
@@ -223,6 +336,8 @@ impl Store {
     }
 
     /// Records a crossing and its audit event in one transaction: both or neither.
+    /// The audit row's details gain `"movement_id"` (when they are a JSON object), so
+    /// the chain also covers the movement: `audit verify` finds it edited or deleted.
     pub fn record_crossing(
         &mut self,
         m: &NewMovement<'_>,
@@ -232,7 +347,17 @@ impl Store {
             .conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let id = insert_movement(&tx, m)?;
-        append_audit_in(&tx, e)?;
+        let mut details = e.details.clone();
+        if let Some(obj) = details.as_object_mut() {
+            obj.insert("movement_id".into(), id.into());
+        }
+        append_audit_in(
+            &tx,
+            &AuditEvent {
+                details: &details,
+                ..e.clone()
+            },
+        )?;
         tx.commit()?;
         Ok(id)
     }
@@ -242,9 +367,123 @@ impl Store {
         &mut self.conn
     }
 
-    /// Records an entry or exit; durable when this returns.
+    /// Read access for the audit walker.
+    pub(crate) fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// Records an entry or exit WITHOUT an audit row; for seeding test databases.
+    /// `audit verify` reports such a movement as not covered by the chain. The
+    /// terminal records crossings with [`Store::record_crossing`].
     pub fn record_movement(&mut self, m: &NewMovement<'_>) -> Result<i64, StoreError> {
         insert_movement(&self.conn, m)
+    }
+
+    /// The audit head record (last seq and hash).
+    pub fn audit_head(&self) -> Result<AuditHead, StoreError> {
+        Ok(self.conn.query_row(
+            "SELECT seq, hash, movements_from FROM audit_head WHERE id = 1",
+            [],
+            |r| {
+                Ok(AuditHead {
+                    seq: r.get(0)?,
+                    hash: r.get(1)?,
+                    movements_from: r.get(2)?,
+                })
+            },
+        )?)
+    }
+
+    /// The most recently applied signed update of any kind (the kiosk shows its date).
+    pub fn last_update(&self) -> Result<Option<AppliedUpdate>, StoreError> {
+        self.query_update("ORDER BY id DESC LIMIT 1", [])
+    }
+
+    /// The applied update of `kind` with the highest sequence number.
+    pub fn last_update_of(&self, kind: &str) -> Result<Option<AppliedUpdate>, StoreError> {
+        self.query_update("WHERE kind = ?1 ORDER BY seq DESC LIMIT 1", [kind])
+    }
+
+    fn query_update<P: rusqlite::Params>(
+        &self,
+        tail: &str,
+        p: P,
+    ) -> Result<Option<AppliedUpdate>, StoreError> {
+        Ok(self
+            .conn
+            .query_row(
+                &format!(
+                    "SELECT kind, seq, sha256, issued, applied_at FROM applied_updates {tail}"
+                ),
+                p,
+                |r| {
+                    Ok(AppliedUpdate {
+                        kind: r.get(0)?,
+                        seq: r.get(1)?,
+                        sha256: r.get(2)?,
+                        issued: r.get(3)?,
+                        applied_at: r.get(4)?,
+                    })
+                },
+            )
+            .optional()?)
+    }
+
+    /// Records a signed update in one IMMEDIATE transaction: refuses a sequence number
+    /// not above the last applied one of its kind ([`StoreError::Replay`], checked
+    /// inside the transaction so two concurrent imports cannot both pass), replaces
+    /// the visa revocation list when `revoked` is given (the list is complete), appends
+    /// the update and its audit event, then runs `before_commit` (the trust-folder
+    /// swap) and commits. Any error rolls everything back.
+    pub fn apply_update<E: From<StoreError>>(
+        &mut self,
+        u: &AppliedUpdate,
+        revoked: Option<&[RevokedVisa]>,
+        audit: &AuditEvent<'_>,
+        before_commit: impl FnOnce() -> Result<(), E>,
+    ) -> Result<(), E> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(StoreError::from)?;
+        let applied: Option<i64> = tx
+            .query_row(
+                "SELECT max(seq) FROM applied_updates WHERE kind = ?1",
+                [&u.kind],
+                |r| r.get(0),
+            )
+            .map_err(StoreError::from)?;
+        if let Some(applied) = applied.filter(|a| *a >= u.seq) {
+            return Err(StoreError::Replay {
+                kind: u.kind.clone(),
+                seq: u.seq,
+                applied,
+            }
+            .into());
+        }
+        let write = || -> Result<(), StoreError> {
+            if let Some(list) = revoked {
+                tx.execute("DELETE FROM revoked_visas", [])?;
+                let mut ins = tx.prepare_cached(
+                    "INSERT INTO revoked_visas (visa_number, reason, added_at) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (visa_number) DO UPDATE SET reason = excluded.reason",
+                )?;
+                for v in list {
+                    ins.execute(params![v.visa_number, v.reason, u.applied_at])?;
+                }
+            }
+            tx.execute(
+                "INSERT INTO applied_updates (kind, seq, sha256, issued, applied_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![u.kind, u.seq, u.sha256, u.issued, u.applied_at],
+            )?;
+            append_audit_in(&tx, audit)?;
+            Ok(())
+        };
+        write()?;
+        before_commit()?;
+        tx.commit().map_err(StoreError::from)?;
+        Ok(())
     }
 }
 
@@ -300,7 +539,9 @@ fn insert_movement(conn: &Connection, m: &NewMovement<'_>) -> Result<i64, StoreE
 }
 
 impl Store {
-    /// Puts a visa on the revocation list (idempotent; the latest reason wins).
+    /// Puts a visa on the revocation list (idempotent; the latest reason wins). Not
+    /// audited; for seeding test databases. Once a signed list has been imported,
+    /// `audit verify` reports the list changed outside an update.
     pub fn revoke_visa(
         &mut self,
         visa_number: &str,
@@ -378,19 +619,58 @@ fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     Ok(())
 }
 
-#[cfg(unix)]
-fn restrict_permissions(path: &Path) -> Result<(), StoreError> {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(|source| {
-        StoreError::Permissions {
+/// Creates an empty database file with mode 0600 unless one exists (SQLite treats an
+/// empty file as a new database).
+fn create_private(path: &Path) -> Result<(), StoreError> {
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    match opts.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(source) => Err(StoreError::Permissions {
             path: path.display().to_string(),
             source,
+        }),
+    }
+}
+
+/// Narrows the `-wal` and `-shm` files to 0600 when they exist with a broader mode.
+/// Another user's files (a supervisor opening the kiosk's database through group
+/// permissions) are left alone rather than failing the open.
+#[cfg(unix)]
+fn restrict_sidecars(path: &Path) -> Result<(), StoreError> {
+    use std::os::unix::fs::PermissionsExt;
+    for suffix in ["-wal", "-shm"] {
+        let mut name = path.as_os_str().to_owned();
+        name.push(suffix);
+        let side = std::path::PathBuf::from(name);
+        let Ok(meta) = std::fs::metadata(&side) else {
+            continue;
+        };
+        if meta.permissions().mode() & 0o077 == 0 {
+            continue;
         }
-    })
+        match std::fs::set_permissions(&side, std::fs::Permissions::from_mode(0o600)) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {}
+            Err(source) => {
+                return Err(StoreError::Permissions {
+                    path: side.display().to_string(),
+                    source,
+                });
+            }
+        }
+    }
+    Ok(())
 }
 
 #[cfg(not(unix))]
-fn restrict_permissions(_: &Path) -> Result<(), StoreError> {
+fn restrict_sidecars(_: &Path) -> Result<(), StoreError> {
     Ok(())
 }
 
@@ -435,6 +715,56 @@ mod tests {
             .unwrap();
         drop(c);
         assert!(matches!(Store::open(&path), Err(StoreError::TooNew { .. })));
+    }
+
+    #[test]
+    fn last_update_is_the_latest_applied() {
+        let mut s = Store::open_in_memory().unwrap();
+        assert_eq!(s.last_update().unwrap(), None);
+        let d = serde_json::json!({});
+        let ev = AuditEvent {
+            kind: "update_import",
+            officer: None,
+            terminal: None,
+            at: "2026-11-25T10:00:00+05:00",
+            details: &d,
+        };
+        for (kind, seq, at) in [
+            ("trust", 4, "2026-11-20T23:30:00+05:00"),
+            ("revoked_visas", 2, "2026-11-24T01:00:00+05:00"),
+        ] {
+            let u = AppliedUpdate {
+                kind: kind.into(),
+                seq,
+                sha256: vec![0; 32],
+                issued: "2026-11-19T00:00:00Z".into(),
+                applied_at: at.into(),
+            };
+            s.apply_update(&u, None, &ev, || Ok::<(), StoreError>(()))
+                .unwrap();
+        }
+        let last = s.last_update().unwrap().unwrap();
+        assert_eq!((last.kind.as_str(), last.seq), ("revoked_visas", 2));
+        assert_eq!(last.applied_date(), Some(date!(2026 - 11 - 24)));
+        assert_eq!(s.last_update_of("trust").unwrap().unwrap().seq, 4);
+        // A failing step before the commit leaves nothing behind.
+        let u = AppliedUpdate {
+            kind: "trust".into(),
+            seq: 5,
+            sha256: vec![0; 32],
+            issued: "x".into(),
+            applied_at: "y".into(),
+        };
+        assert!(
+            s.apply_update(&u, None, &ev, || Err(StoreError::Corrupt {
+                table: "t",
+                column: "c",
+                value: "v".into()
+            }))
+            .is_err()
+        );
+        assert_eq!(s.last_update_of("trust").unwrap().unwrap().seq, 4);
+        assert_eq!(s.audit_head().unwrap().seq, 2);
     }
 
     #[cfg(unix)]

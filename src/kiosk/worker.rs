@@ -236,10 +236,14 @@ pub fn load_history(
     Ok(out)
 }
 
-/// Date of the last applied trust-store update. The updates branch adds
-/// `Store::last_update()`; until it is wired here the kiosk shows "none".
-pub fn last_trust_update(_store: &mut Store) -> Option<time::Date> {
-    None
+/// Date of the last applied signed update (trust store or revocation list); `None`
+/// when none was ever applied, shown as "none".
+pub fn last_trust_update(store: &mut Store) -> Option<time::Date> {
+    store
+        .last_update()
+        .ok()
+        .flatten()
+        .and_then(|u| u.applied_date())
 }
 
 #[cfg(test)]
