@@ -173,7 +173,24 @@ impl TrustStore {
 
     /// Loads every `*.toml` in `dir`. Any file that does not parse fails the whole
     /// load, naming the file: a terminal never runs with fewer keys than it was given.
+    ///
+    /// A signed update swaps the whole folder by renaming; if that happens while the
+    /// files are being read, the update marker in the folder changes and the load is
+    /// repeated, so the result is never a mix of old and new keys.
     pub fn load_dir(dir: &Path) -> Result<Self, TrustError> {
+        let marker = || std::fs::read(dir.join(crate::update::STATE_FILE)).ok();
+        let mut attempts = 0;
+        loop {
+            let before = marker();
+            let result = Self::load_dir_once(dir);
+            attempts += 1;
+            if marker() == before || attempts == 3 {
+                return result;
+            }
+        }
+    }
+
+    fn load_dir_once(dir: &Path) -> Result<Self, TrustError> {
         let io = |source| TrustError::Io {
             path: dir.to_path_buf(),
             source,
