@@ -1,0 +1,40 @@
+//! Scanning: everything between a device and a scanned text. The QR decode
+//! pipeline over grey frames (`decode_frame`), a camera simulator that makes
+//! photo-like test frames, a decode benchmark, and the device sources (camera,
+//! serial barcode scanner, serial MRZ reader, keyboard wedge) that turn input
+//! into [`ScanEvent`]s. See `docs/scanning.md` for the design and findings.
+
+pub mod bench;
+mod binarize;
+mod decode;
+mod finder;
+mod grid;
+pub mod sim;
+
+pub use decode::{DecodeOptions, Decoded, decode_all, decode_frame, locate_code};
+
+/// Live state of a scan source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SourceStatus {
+    Connected,
+    Disconnected,
+    Reconnecting,
+}
+
+/// What a source delivers to the kiosk.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ScanEvent {
+    /// A barcode/QR text (AIM prefix and CR/LF already stripped).
+    Code { source: String, text: String },
+    /// A complete passport MRZ, lines joined with '\n' (2 lines TD3, or 3 lines TD1).
+    Mrz { source: String, text: String },
+    /// The reader delivered only part of a document: ask the officer to re-scan.
+    MrzIncomplete { source: String },
+    Status {
+        source: String,
+        status: SourceStatus,
+        detail: Option<String>,
+    },
+}
+pub use bench::{BenchReport, bench_dirs};
+pub use sim::{simulate, standin_page, standin_payload};
