@@ -11,7 +11,9 @@ mod finder;
 mod grid;
 pub mod sim;
 
-pub use decode::{DecodeOptions, Decoded, decode_all, decode_frame, locate_code};
+pub use decode::{
+    DecodeOptions, Decoded, debug_bitmap, debug_report, decode_all, decode_frame, locate_code,
+};
 
 /// Live state of a scan source.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -118,8 +118,12 @@ fn run(img: &GrayImage, opts: &DecodeOptions, out: &mut Vec<Decoded>, first_only
         img.clone()
     };
     let integral = Integral::new(&base);
-    let r = (base.width().max(base.height()) as usize / 40).clamp(6, 60);
-    let local = binarize::local_mean(&base, &integral, r, 8);
+    // window ≈ 1/60 of the frame and 15 % below the local mean: measured best
+    // on the simulator set (thin light rings of blurred finders survive)
+    let rdiv = 60;
+    let r = (base.width().max(base.height()) as usize / rdiv).clamp(6, 60);
+    let pct = 15;
+    let local = binarize::local_mean(&base, &integral, r, pct);
 
     own(&base, &integral, &local, "own-local", &ctx, out, first_only);
     if done(out) || ctx.expired() {
@@ -339,4 +343,52 @@ pub fn locate_code(img: &GrayImage) -> Option<LocatedCode> {
         }
     }
     None
+}
+
+/// Human-readable trace of the own detector on one frame (for tuning).
+pub fn debug_report(img: &GrayImage) -> String {
+    use std::fmt::Write;
+    let mut s = String::new();
+    let integral = Integral::new(img);
+    let r = (img.width().max(img.height()) as usize / 60).clamp(6, 60);
+    let bm = binarize::local_mean(img, &integral, r, 15);
+    let finders = finder::find_finders(&bm);
+    let mut fs = finders.clone();
+    fs.sort_by_key(|f| std::cmp::Reverse(f.hits));
+    for f in fs.iter().take(15) {
+        let _ = writeln!(
+            s,
+            "finder ({:.1},{:.1}) m={:.2} hits={}",
+            f.x, f.y, f.module, f.hits
+        );
+    }
+    for t in finder::group(&finders, 14).iter().take(5) {
+        let _ = writeln!(
+            s,
+            "triple tl=({:.0},{:.0}) tr=({:.0},{:.0}) bl=({:.0},{:.0}) dim~{:.1} score={:.2}",
+            t.tl.x, t.tl.y, t.tr.x, t.tr.y, t.bl.x, t.bl.y, t.dim_estimate, t.score
+        );
+        let v0 = ((t.dim_estimate - 17.0) / 4.0).round().clamp(1.0, 40.0) as usize;
+        for v in [v0, v0 + 1, v0.saturating_sub(1)] {
+            let dim = 17 + 4 * v;
+            let ok = try_grid(img, &integral, t, dim, "dbg").is_some();
+            let _ = writeln!(s, "  v{v} dim {dim}: {}", if ok { "READ" } else { "fail" });
+        }
+    }
+    s
+}
+
+/// The local-mean bitmap the first attempt uses, as an image (for tuning).
+pub fn debug_bitmap(img: &GrayImage) -> GrayImage {
+    let integral = Integral::new(img);
+    let r = (img.width().max(img.height()) as usize / 60).clamp(6, 60);
+    let bm = binarize::local_mean(img, &integral, r, 15);
+    GrayImage::from_fn(img.width(), img.height(), |x, y| {
+        [if bm.get(x as usize, y as usize) {
+            0
+        } else {
+            255
+        }]
+        .into()
+    })
 }

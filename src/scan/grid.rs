@@ -276,20 +276,14 @@ pub fn locate(img: &GrayImage, t: &Triple, dim: usize) -> Option<Homography> {
             }
         }
     }
-    // the pattern nearest the bottom-right corner first (it fixes perspective),
-    // then the rest in order of distance from the finders
-    centres.sort_by_key(|&(x, y)| if x == last && y == last { 0 } else { x + y });
+    // nearest the finders first: each found pattern refines the map that
+    // predicts the next, so perspective is followed outwards from the corner
+    centres.sort_by_key(|&(x, y)| (x + y, x.abs_diff(y)));
     let mut interior = false;
     let mut found = 0;
-    for (i, &(x, y)) in centres.iter().enumerate() {
+    for &(x, y) in &centres {
         let (mx, my) = (x as f64 + 0.5, y as f64 + 0.5);
-        let radius = if i == 0 {
-            4.0
-        } else if interior {
-            1.7
-        } else {
-            2.7
-        };
+        let radius = if interior { 2.0 } else { 3.0 };
         let (cx, cy, sc) = find_apat(img, &h, mx, my, radius);
         if sc < 0.35 * contrast {
             continue;

@@ -171,7 +171,7 @@ fn params(cat: &str, rng: &mut SimRng) -> Params {
     match cat {
         "far" => p.module_px = rng.range(1.8, 2.2),
         "close" => p.module_px = rng.range(4.0, 6.5),
-        "perspective" => p.tilt = rng.range(0.18, 0.32),
+        "perspective" => p.tilt = rng.range(0.12, 0.25),
         "rotated" => p.rot_deg = rng.range(0.0, 360.0),
         "blurred" => {
             p.blur = rng.range(1.2, 1.7);
