@@ -246,8 +246,13 @@ fn orient(a: &Finder, b: &Finder, c: &Finder) -> Option<Triple> {
     if cos.abs() > 0.5 {
         return None;
     }
-    let m_u = (tl.module + tr.module) / 2.0;
-    let m_v = (tl.module + bl.module) / 2.0;
+    // run lengths along rows/columns overstate the module by 1/cos of the
+    // code's rotation (folded into ±45°)
+    let quarter = std::f32::consts::FRAC_PI_2;
+    let ang = uy.atan2(ux).rem_euclid(quarter);
+    let fold = ang.cos().max((quarter - ang).cos());
+    let m_u = (tl.module + tr.module) / 2.0 * fold;
+    let m_v = (tl.module + bl.module) / 2.0 * fold;
     let dim = (lu / m_u + lv / m_v) / 2.0 + 7.0;
     if !(17.0..=185.0).contains(&dim) {
         return None;
