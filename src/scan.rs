@@ -8,8 +8,11 @@ pub mod bench;
 mod binarize;
 mod decode;
 mod finder;
+pub mod framer;
 mod grid;
+pub mod mrzlines;
 pub mod sim;
+pub mod wedge;
 
 pub use decode::{
     DecodeOptions, Decoded, debug_bitmap, debug_report, decode_all, decode_frame, locate_code,
@@ -39,4 +42,6 @@ pub enum ScanEvent {
     },
 }
 pub use bench::{BenchReport, bench_dirs};
+pub use framer::{LineFramer, MrzFramer, strip_aim};
 pub use sim::{simulate, standin_page, standin_payload};
+pub use wedge::WedgeAssembler;
