@@ -28,7 +28,7 @@ for d in dirs:
             t = os.path.splitext(p)[0] + '.txt'
             if not os.path.exists(t):
                 continue
-            exp = open(t, encoding='utf-8', errors='replace').read()
+            exp = open(t, encoding='utf-8', errors='replace', newline='').read()
             exp = exp[:-1] if exp.endswith('\n') else exp
             exp = exp[:-1] if exp.endswith('\r') else exp
             r = rows.setdefault(root, {'n': 0, 'zx': 0, 'zb': 0, 'zxt': []})

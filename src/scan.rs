@@ -11,6 +11,7 @@ mod finder;
 pub mod framer;
 mod grid;
 pub mod mrzlines;
+pub mod serial;
 pub mod sim;
 pub mod wedge;
 
@@ -43,5 +44,6 @@ pub enum ScanEvent {
 }
 pub use bench::{BenchReport, bench_dirs};
 pub use framer::{LineFramer, MrzFramer, strip_aim};
+pub use serial::{CancelToken, SerialConfig, spawn_barcode_scanner, spawn_mrz_reader};
 pub use sim::{simulate, standin_page, standin_payload};
 pub use wedge::WedgeAssembler;

@@ -35,6 +35,9 @@ pub struct BenchRow {
     pub total: usize,
     pub median_ms: f64,
     pub p95_ms: f64,
+    /// The same counts restricted to images whose expected text is ASCII.
+    pub ascii_read: usize,
+    pub ascii_total: usize,
     /// Images not read (file names), for inspection.
     pub missed: Vec<String>,
     /// Which attempt read how many images.
@@ -144,8 +147,11 @@ pub fn bench_dirs_with(dirs: &[PathBuf], decoder: BenchDecoder) -> BenchReport {
             };
             times.push(t0.elapsed().as_secs_f64() * 1000.0);
             row.total += 1;
+            let ascii = expected.is_ascii();
+            row.ascii_total += usize::from(ascii);
             if text.as_deref() == Some(expected.as_str()) {
                 row.read += 1;
+                row.ascii_read += usize::from(ascii);
                 *row.attempts.entry(attempt).or_default() += 1;
             } else {
                 row.missed.push(
@@ -161,6 +167,8 @@ pub fn bench_dirs_with(dirs: &[PathBuf], decoder: BenchDecoder) -> BenchReport {
         row.p95_ms = percentile(&times, 0.95);
         report.total.read += row.read;
         report.total.total += row.total;
+        report.total.ascii_read += row.ascii_read;
+        report.total.ascii_total += row.ascii_total;
         for (k, v) in &row.attempts {
             *report.total.attempts.entry(k).or_default() += v;
         }
@@ -183,10 +191,12 @@ impl fmt::Display for BenchReport {
         for r in self.rows.iter().chain(std::iter::once(&self.total)) {
             writeln!(
                 f,
-                "{:<60} {:>4}/{:<4} {:>10.1} {:>8.1}",
+                "{:<60} {:>4}/{:<4} {:>4}/{:<5} {:>10.1} {:>8.1}",
                 r.dir.display(),
                 r.read,
                 r.total,
+                r.ascii_read,
+                r.ascii_total,
                 r.median_ms,
                 r.p95_ms
             )?;
