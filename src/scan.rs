@@ -6,6 +6,7 @@
 
 pub mod bench;
 mod binarize;
+pub mod camera;
 mod decode;
 mod finder;
 pub mod framer;
@@ -43,6 +44,11 @@ pub enum ScanEvent {
     },
 }
 pub use bench::{BenchReport, bench_dirs};
+#[cfg(feature = "camera")]
+pub use camera::NokhwaSource;
+pub use camera::{
+    CameraHandle, CameraOptions, Deduper, FrameSource, FrameSourceError, ReplaySource, spawn_camera,
+};
 pub use framer::{LineFramer, MrzFramer, strip_aim};
 pub use serial::{CancelToken, SerialConfig, spawn_barcode_scanner, spawn_mrz_reader};
 pub use sim::{simulate, standin_page, standin_payload};

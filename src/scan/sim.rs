@@ -415,7 +415,7 @@ pub fn simulate_as(
                 })?;
                 let mut enc = image::codecs::jpeg::JpegEncoder::new_with_quality(
                     std::io::BufWriter::new(f),
-                    88,
+                    75,
                 );
                 enc.encode_image(&frame).map_err(|source| SimError::Image {
                     path: img_path.clone(),
