@@ -407,10 +407,12 @@ fn decode_loop(opts: &CameraOptions, tx: &Sender<ScanEvent>, cancel: &CancelToke
 }
 
 /// A V4L2 webcam through nokhwa, 1280×720 or the nearest it offers.
+/// `nokhwa::Camera` is not `Send`, so it lives on its own thread and hands
+/// frames over a one-slot channel.
 #[cfg(feature = "camera")]
 pub struct NokhwaSource {
     index: u32,
-    cam: Option<nokhwa::Camera>,
+    rx: std::sync::mpsc::Receiver<Result<GrayImage, String>>,
 }
 
 #[cfg(feature = "camera")]
@@ -419,47 +421,75 @@ impl NokhwaSource {
     pub fn open(index: u32) -> Result<Self, FrameSourceError> {
         Ok(NokhwaSource {
             index,
-            cam: Some(Self::open_cam(index)?),
+            rx: Self::start(index)?,
         })
     }
 
-    fn open_cam(index: u32) -> Result<nokhwa::Camera, FrameSourceError> {
+    fn start(
+        index: u32,
+    ) -> Result<std::sync::mpsc::Receiver<Result<GrayImage, String>>, FrameSourceError> {
         use nokhwa::pixel_format::LumaFormat;
         use nokhwa::utils::{CameraIndex, RequestedFormat, RequestedFormatType, Resolution};
-        let want = RequestedFormat::new::<LumaFormat>(RequestedFormatType::HighestResolution(
-            Resolution::new(1280, 720),
-        ));
-        let mut cam = nokhwa::Camera::new(CameraIndex::Index(index), want)
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        let (ready_tx, ready_rx) = std::sync::mpsc::sync_channel(1);
+        std::thread::Builder::new()
+            .name(format!("scan-nokhwa-{index}"))
+            .spawn(move || {
+                let want = RequestedFormat::new::<LumaFormat>(
+                    RequestedFormatType::HighestResolution(Resolution::new(1280, 720)),
+                );
+                let opened =
+                    nokhwa::Camera::new(CameraIndex::Index(index), want).and_then(|mut c| {
+                        c.open_stream()?;
+                        Ok(c)
+                    });
+                let mut cam = match opened {
+                    Ok(c) => {
+                        let _ = ready_tx.send(Ok(()));
+                        c
+                    }
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(e.to_string()));
+                        return;
+                    }
+                };
+                loop {
+                    let frame = cam
+                        .frame()
+                        .and_then(|b| b.decode_image::<LumaFormat>())
+                        .map_err(|e| e.to_string())
+                        .and_then(|img| {
+                            let (w, h) = (img.width(), img.height());
+                            GrayImage::from_raw(w, h, img.into_raw())
+                                .ok_or_else(|| "frame size mismatch".to_string())
+                        });
+                    let failed = frame.is_err();
+                    if tx.send(frame).is_err() || failed {
+                        return;
+                    }
+                }
+            })
             .map_err(|e| FrameSourceError::Device(e.to_string()))?;
-        cam.open_stream()
-            .map_err(|e| FrameSourceError::Device(e.to_string()))?;
-        Ok(cam)
+        match ready_rx.recv() {
+            Ok(Ok(())) => Ok(rx),
+            Ok(Err(e)) => Err(FrameSourceError::Device(e)),
+            Err(_) => Err(FrameSourceError::Device("camera thread ended".into())),
+        }
     }
 }
 
 #[cfg(feature = "camera")]
 impl FrameSource for NokhwaSource {
     fn next_frame(&mut self) -> Result<Option<GrayImage>, FrameSourceError> {
-        use nokhwa::pixel_format::LumaFormat;
-        let cam = self
-            .cam
-            .as_mut()
-            .ok_or_else(|| FrameSourceError::Device("camera not open".into()))?;
-        let buf = cam
-            .frame()
-            .map_err(|e| FrameSourceError::Device(e.to_string()))?;
-        let img = buf
-            .decode_image::<LumaFormat>()
-            .map_err(|e| FrameSourceError::Device(e.to_string()))?;
-        let (w, h) = (img.width(), img.height());
-        GrayImage::from_raw(w, h, img.into_raw())
-            .map(Some)
-            .ok_or_else(|| FrameSourceError::Device("frame size mismatch".into()))
+        match self.rx.recv() {
+            Ok(Ok(f)) => Ok(Some(f)),
+            Ok(Err(e)) => Err(FrameSourceError::Device(e)),
+            Err(_) => Err(FrameSourceError::Device("camera thread ended".into())),
+        }
     }
 
     fn reconnect(&mut self) -> Result<(), FrameSourceError> {
-        self.cam = None;
-        self.cam = Some(Self::open_cam(self.index)?);
+        self.rx = Self::start(self.index)?;
         Ok(())
     }
 }

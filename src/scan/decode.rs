@@ -81,16 +81,27 @@ impl Ctx<'_> {
 
 /// Decode one QR code from a grey frame, or `None`.
 pub fn decode_frame(img: &GrayImage, opts: &DecodeOptions) -> Option<Decoded> {
+    guarded(img, opts, true).into_iter().next()
+}
+
+/// The whole pipeline under `catch_unwind` too: rqrr calls are guarded one by
+/// one, this also covers the project's own code.
+fn guarded(img: &GrayImage, opts: &DecodeOptions, first_only: bool) -> Vec<Decoded> {
     let mut out = Vec::new();
-    run(img, opts, &mut out, true);
-    out.into_iter().next()
+    let ok = catch_unwind(AssertUnwindSafe(|| run(img, opts, &mut out, first_only))).is_ok();
+    if !ok {
+        tracing::warn!(
+            width = img.width(),
+            height = img.height(),
+            "decode pipeline panicked on a frame"
+        );
+    }
+    out
 }
 
 /// Decode every distinct code the cheapest successful attempt finds.
 pub fn decode_all(img: &GrayImage, opts: &DecodeOptions) -> Vec<Decoded> {
-    let mut out = Vec::new();
-    run(img, opts, &mut out, false);
-    out
+    guarded(img, opts, false)
 }
 
 fn push(out: &mut Vec<Decoded>, d: Decoded) {
