@@ -71,10 +71,10 @@ proptest! {
 
     #[test]
     fn decode_fuzz_layout(data in proptest::collection::vec(any::<u8>(), 0..512)) {
-        if let Some(img) = frame_from_bytes(&data) {
-            if (img.width() as u64) * (img.height() as u64) <= 200_000 {
-                let _ = decode_frame(&img, &opts());
-            }
+        if let Some(img) = frame_from_bytes(&data)
+            && u64::from(img.width()) * u64::from(img.height()) <= 200_000
+        {
+            let _ = decode_frame(&img, &opts());
         }
     }
 
