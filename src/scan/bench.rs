@@ -149,7 +149,9 @@ pub fn bench_dirs_with(dirs: &[PathBuf], decoder: BenchDecoder) -> BenchReport {
             row.total += 1;
             let ascii = expected.is_ascii();
             row.ascii_total += usize::from(ascii);
-            if text.as_deref() == Some(expected.as_str()) {
+            // trailing line ends trimmed on both sides (some corpus texts end in CRLF)
+            let trim = |t: &str| t.trim_end_matches(['\r', '\n']).to_string();
+            if text.as_deref().map(trim) == Some(trim(&expected)) {
                 row.read += 1;
                 row.ascii_read += usize::from(ascii);
                 *row.attempts.entry(attempt).or_default() += 1;
