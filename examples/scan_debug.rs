@@ -6,7 +6,10 @@ fn main() {
     let a: Vec<String> = std::env::args().skip(1).collect();
     let g = image::open(&a[0]).expect("open").to_luma8();
     print!("{}", evisa::scan::debug_report(&g));
-    let o = evisa::scan::DecodeOptions { budget: None, ..Default::default() };
+    let o = evisa::scan::DecodeOptions {
+        budget: None,
+        ..Default::default()
+    };
     println!("decode_frame: {:?}", evisa::scan::decode_frame(&g, &o));
     if a.len() == 6 {
         let n = |i: usize| a[i].parse::<u32>().expect("number");

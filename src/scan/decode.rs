@@ -257,7 +257,18 @@ fn try_grid(
     dim: usize,
     name: &'static str,
 ) -> Option<(Decoded, grid::Homography)> {
-    let h = grid::locate(img, t, dim)?;
+    grid::locate(img, t, dim)
+        .into_iter()
+        .find_map(|h| sample_and_decode(img, integral, h, dim, name))
+}
+
+fn sample_and_decode(
+    img: &GrayImage,
+    integral: &Integral,
+    h: grid::Homography,
+    dim: usize,
+    name: &'static str,
+) -> Option<(Decoded, grid::Homography)> {
     let vals = grid::sample_modules(img, &h, dim);
     let thr = grid::local_thresholds(img, integral, &h, dim);
     let dark: Vec<bool> = vals.iter().zip(&thr).map(|(v, t)| *v < *t).collect();
@@ -362,7 +373,11 @@ pub fn debug_report(img: &GrayImage) -> String {
     let mut s = String::new();
     let integral = Integral::new(img);
     let r = (img.width().max(img.height()) as usize / 60).clamp(6, 60);
-    let bm = binarize::local_mean(img, &integral, r, 15);
+    let bm = if std::env::var_os("EVISA_DEBUG_OTSU").is_some() {
+        binarize::global(img, binarize::otsu_level(img))
+    } else {
+        binarize::local_mean(img, &integral, r, 15)
+    };
     let finders = finder::find_finders(&bm);
     let mut fs = finders.clone();
     fs.sort_by_key(|f| std::cmp::Reverse(f.hits));

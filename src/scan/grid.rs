@@ -251,19 +251,97 @@ fn finder_contrast(img: &GrayImage, h: &Homography, mx: f64, my: f64) -> f32 {
     light - dark
 }
 
+/// The outer edge of a finder centred at module `(cx, cy)` in direction
+/// `(dx, dy)`: where the grey profile from the centre last crosses from the
+/// dark outer ring to the light outside, sub-pixel.
+fn finder_edge(
+    img: &GrayImage,
+    h: &Homography,
+    cx: f64,
+    cy: f64,
+    dx: f64,
+    dy: f64,
+) -> Option<(f64, f64)> {
+    let at = |t: f64| {
+        let (x, y) = h.map(cx + t * dx, cy + t * dy);
+        (x, y, sample(img, x as f32, y as f32))
+    };
+    let dark = (at(0.0).2 + at(0.5).2 + at(1.0).2) / 3.0;
+    let light = (at(1.8).2 + at(2.0).2 + at(2.2).2) / 3.0;
+    if light - dark < 10.0 {
+        return None;
+    }
+    let mid = (dark + light) / 2.0;
+    // the ring must be dark somewhere in 2.5..3.6, then the edge follows
+    let mut t = 2.5;
+    let mut seen_dark = false;
+    let mut prev = at(t);
+    while t < 5.0 {
+        let nt = t + 0.1;
+        let cur = at(nt);
+        if prev.2 < mid {
+            seen_dark = true;
+        }
+        if seen_dark && prev.2 < mid && cur.2 >= mid {
+            let f = f64::from((mid - prev.2) / (cur.2 - prev.2).max(1e-3));
+            let te = t + 0.1 * f;
+            if !(2.9..=4.3).contains(&te) {
+                return None;
+            }
+            let (x, y, _) = at(te);
+            return Some((x, y));
+        }
+        prev = cur;
+        t = nt;
+    }
+    None
+}
+
 /// Locate the grid for a triple assuming side `dim`; returns the refined map.
-pub fn locate(img: &GrayImage, t: &Triple, dim: usize) -> Option<Homography> {
+pub fn locate(img: &GrayImage, t: &Triple, dim: usize) -> Vec<Homography> {
     let d = dim as f64;
-    let mut pts = vec![
+    let pts = vec![
         (3.5, 3.5, t.tl.x as f64, t.tl.y as f64),
         (d - 3.5, 3.5, t.tr.x as f64, t.tr.y as f64),
         (3.5, d - 3.5, t.bl.x as f64, t.bl.y as f64),
     ];
-    let mut h = Homography::fit(&pts, true)?;
+    let Some(affine) = Homography::fit(&pts, true) else {
+        return Vec::new();
+    };
+    let mut out = vec![refine(img, dim, affine, pts.clone(), false)];
+    // The outer edges of the three finders (12 more points) carry the local
+    // scale at each corner, hence the perspective: a second candidate starts
+    // from a homography fitted to them (it wins when alignment patterns are
+    // missing or the tilt is strong).
+    let mut with_edges = pts;
+    for &(cx, cy) in &[(3.5, 3.5), (d - 3.5, 3.5), (3.5, d - 3.5)] {
+        for (dx, dy) in [(1.0, 0.0), (-1.0, 0.0), (0.0, 1.0), (0.0, -1.0)] {
+            if let Some((px, py)) = finder_edge(img, &affine, cx, cy, dx, dy) {
+                with_edges.push((cx + 3.5 * dx, cy + 3.5 * dy, px, py));
+            }
+        }
+    }
+    if with_edges.len() >= 3 + 10
+        && let Some(hp) = Homography::fit(&with_edges, false)
+    {
+        out.push(refine(img, dim, hp, with_edges, true));
+    }
+    out
+}
+
+/// Follow the alignment patterns outwards from the finders, refitting the map.
+fn refine(
+    img: &GrayImage,
+    dim: usize,
+    start: Homography,
+    mut pts: Vec<(f64, f64, f64, f64)>,
+    projective: bool,
+) -> Homography {
+    let mut h = start;
     let version = (dim - 17) / 4;
     let pos = alignment_positions(version);
     if pos.is_empty() {
-        return Some(h);
+        return h;
     }
     let contrast = finder_contrast(img, &h, 3.5, 3.5).max(8.0);
     let last = *pos.last().unwrap_or(&0);
@@ -279,11 +357,15 @@ pub fn locate(img: &GrayImage, t: &Triple, dim: usize) -> Option<Homography> {
     // nearest the finders first: each found pattern refines the map that
     // predicts the next, so perspective is followed outwards from the corner
     centres.sort_by_key(|&(x, y)| (x + y, x.abs_diff(y)));
-    let mut interior = false;
+    let mut interior = projective;
     let mut found = 0;
     for &(x, y) in &centres {
         let (mx, my) = (x as f64 + 0.5, y as f64 + 0.5);
-        let radius = if interior { 2.0 } else { 3.0 };
+        let radius = if (projective && found > 0) || (!projective && interior) {
+            2.0
+        } else {
+            3.0
+        };
         let (cx, cy, sc) = find_apat(img, &h, mx, my, radius);
         if sc < 0.35 * contrast {
             continue;
@@ -322,7 +404,7 @@ pub fn locate(img: &GrayImage, t: &Triple, dim: usize) -> Option<Homography> {
             h = nh;
         }
     }
-    Some(h)
+    h
 }
 
 /// Sample module values (grey) at module centres.
