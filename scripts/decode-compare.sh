@@ -31,33 +31,42 @@ for d in dirs:
             exp = open(t, encoding='utf-8', errors='replace', newline='').read()
             # trailing line ends trimmed on both sides (some texts end in CRLF)
             exp = exp.rstrip('\r\n')
-            r = rows.setdefault(root, {'n': 0, 'zx': 0, 'zb': 0, 'zxt': []})
+            r = rows.setdefault(root, {'n': 0, 'zx': 0, 'zb': 0, 'na': 0, 'zxa': 0, 'zba': 0, 'zxt': []})
+            asc = exp.isascii()
             r['n'] += 1
+            r['na'] += asc
             img = Image.open(p).convert('L')
             t0 = time.perf_counter()
             res = zxingcpp.read_barcodes(img, formats=zxingcpp.BarcodeFormat.QRCode)
             r['zxt'].append((time.perf_counter() - t0) * 1000)
             if any(x.text.rstrip('\r\n') == exp for x in res):
                 r['zx'] += 1
+                r['zxa'] += asc
             z = subprocess.run(['zbarimg', '-q', '--raw', '-Sdisable', '-Sqrcode.enable', p],
                                capture_output=True)
             txt = z.stdout.decode('utf-8', 'replace')
             if txt.rstrip('\r\n') == exp:
                 r['zb'] += 1
+                r['zba'] += asc
 with open(os.path.join(out, 'py.tsv'), 'w') as fh:
     for k, r in sorted(rows.items()):
-        fh.write(f"{k}\t{r['n']}\t{r['zx']}\t{r['zb']}\t{statistics.median(r['zxt']):.1f}\n")
+        fh.write(f"{k}\t{r['n']}\t{r['zx']}\t{r['zb']}\t{r['na']}\t{r['zxa']}\t{r['zba']}\t{statistics.median(r['zxt']):.1f}\n")
 PY
 ./target/release/examples/decode_bench "$@" > "$out/rs.txt"
 ./target/release/examples/decode_bench --plain "$@" > "$out/plain.txt"
-printf '%-52s %7s %9s %9s %9s %9s %11s\n' folder total evisa rqrr zxing-cpp zbar "evisa med"
-tn=0; te=0; tp=0; tz=0; tb=0
-while IFS=$'\t' read -r dir n zx zb zxt; do
-  e=$(awk -v d="$dir" '$1==d {print $2}' "$out/rs.txt"); e=${e%%/*}
-  med=$(awk -v d="$dir" '$1==d {print $3}' "$out/rs.txt")
-  p=$(awk -v d="$dir" '$1==d {print $2}' "$out/plain.txt"); p=${p%%/*}
-  printf '%-52s %7s %9s %9s %9s %9s %8s ms\n' "$dir" "$n" "${e:-0}" "${p:-0}" "$zx" "$zb" "$med"
-  tn=$((tn+n)); te=$((te+${e:-0})); tp=$((tp+${p:-0})); tz=$((tz+zx)); tb=$((tb+zb))
+echo "read/total (all images) and, after the bar, the same for images whose expected text is ASCII"
+printf '%-44s %6s %6s %6s %6s %6s | %6s %6s %6s %6s %6s %9s %9s\n' folder total evisa rqrr zxing zbar ascii evisa rqrr zxing zbar "evisa med" "zxing med"
+T=(0 0 0 0 0 0 0 0 0 0)
+while IFS=$'\t' read -r dir n zx zb na zxa zba zxt; do
+  e=$(awk -v d="$dir" '$1==d {print $2}' "$out/rs.txt"); e=${e%%/*}; e=${e:-0}
+  ea=$(awk -v d="$dir" '$1==d {print $3}' "$out/rs.txt"); ea=${ea%%/*}; ea=${ea:-0}
+  med=$(awk -v d="$dir" '$1==d {print $4}' "$out/rs.txt")
+  p=$(awk -v d="$dir" '$1==d {print $2}' "$out/plain.txt"); p=${p%%/*}; p=${p:-0}
+  pa=$(awk -v d="$dir" '$1==d {print $3}' "$out/plain.txt"); pa=${pa%%/*}; pa=${pa:-0}
+  printf '%-44s %6s %6s %6s %6s %6s | %6s %6s %6s %6s %6s %6s ms %6s ms\n' "${dir: -44}" "$n" "$e" "$p" "$zx" "$zb" "$na" "$ea" "$pa" "$zxa" "$zba" "$med" "$zxt"
+  V=("$n" "$e" "$p" "$zx" "$zb" "$na" "$ea" "$pa" "$zxa" "$zba")
+  for i in "${!V[@]}"; do T[$i]=$((T[$i] + V[$i])); done
 done < "$out/py.tsv"
-printf '%-52s %7s %9s %9s %9s %9s\n' TOTAL "$tn" "$te" "$tp" "$tz" "$tb"
+printf '%-44s %6s %6s %6s %6s %6s | %6s %6s %6s %6s %6s\n' TOTAL "${T[@]}"
+echo "evisa median over all images: $(awk '$1=="TOTAL" {print $4}' "$out/rs.txt") ms (one thread, release, image loading excluded)"
 rm -rf "$out"
