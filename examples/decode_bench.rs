@@ -1,6 +1,7 @@
 //! Decode benchmark over corpus-style folders:
 //! `cargo run --release --example decode_bench -- [--plain] [--missed] DIR…`
 //! (`--plain` = plain rqrr baseline; `--missed` lists unread images;
+//! `--budget MS` = per-frame time budget, default none;
 //! `--sim DIR N SEED` first writes N simulator frames per category of the stand-in page).
 
 use evisa::scan::bench::{BenchDecoder, bench_dirs_with};
@@ -11,6 +12,15 @@ fn main() {
     let mut args: Vec<String> = std::env::args().skip(1).collect();
     let plain = take_flag(&mut args, "--plain");
     let missed = take_flag(&mut args, "--missed");
+    let mut budget = None;
+    if let Some(i) = args.iter().position(|a| a == "--budget") {
+        let ms: u64 = args
+            .get(i + 1)
+            .and_then(|v| v.parse().ok())
+            .expect("--budget MS");
+        budget = Some(std::time::Duration::from_millis(ms));
+        args.drain(i..i + 2);
+    }
     if args.first().map(String::as_str) == Some("--sim") {
         let dir = PathBuf::from(&args[1]);
         let n: usize = args[2].parse().expect("N");

@@ -10,7 +10,16 @@ fn main() {
         budget: None,
         ..Default::default()
     };
-    println!("decode_frame: {:?}", evisa::scan::decode_frame(&g, &o));
+    let t = std::time::Instant::now();
+    let d = evisa::scan::decode_frame(&g, &o);
+    println!(
+        "decode_frame ({:.1} ms): {:?}",
+        t.elapsed().as_secs_f64() * 1e3,
+        d.map(|d| (d.attempt, d.text.len()))
+    );
+    for _ in 0..3 {
+        println!("{:?}", evisa::scan::debug_timings(&g));
+    }
     if a.len() == 6 {
         let n = |i: usize| a[i].parse::<u32>().expect("number");
         let bm = evisa::scan::debug_bitmap(&g);

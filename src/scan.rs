@@ -17,7 +17,8 @@ pub mod sim;
 pub mod wedge;
 
 pub use decode::{
-    DecodeOptions, Decoded, debug_bitmap, debug_report, decode_all, decode_frame, locate_code,
+    DecodeOptions, Decoded, debug_bitmap, debug_report, debug_timings, decode_all, decode_frame,
+    locate_code,
 };
 
 /// Live state of a scan source.

@@ -65,10 +65,23 @@ pub fn local_mean(img: &GrayImage, integral: &Integral, r: usize, pct: u32) -> B
     let (w, h) = (img.width() as usize, img.height() as usize);
     let raw = img.as_raw();
     let mut bits = vec![false; w * h];
+    let s = w + 1;
+    let sums = &integral.sums;
+    let keep = u64::from(100 - pct.min(100));
     for y in 0..h {
+        let y0 = y.saturating_sub(r);
+        let y1 = (y + r + 1).min(h);
+        let (r0, r1) = (&sums[y0 * s..y0 * s + s], &sums[y1 * s..y1 * s + s]);
+        let rows = (y1 - y0) as u64;
+        let row_px = &raw[y * w..y * w + w];
+        let row_bits = &mut bits[y * w..y * w + w];
         for x in 0..w {
-            let m = integral.mean(x, y, r);
-            bits[y * w + x] = u32::from(raw[y * w + x]) * 100 < m * (100 - pct);
+            let x0 = x.saturating_sub(r);
+            let x1 = (x + r + 1).min(w);
+            let sum = r1[x1] + r0[x0] - r0[x1] - r1[x0];
+            let n = (x1 - x0) as u64 * rows;
+            // p < mean * keep / 100, without a division
+            row_bits[x] = u64::from(row_px[x]) * n * 100 < sum * keep;
         }
     }
     Bitmap { w, h, bits }

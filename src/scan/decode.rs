@@ -257,9 +257,12 @@ fn try_grid(
     dim: usize,
     name: &'static str,
 ) -> Option<(Decoded, grid::Homography)> {
-    grid::locate(img, t, dim)
-        .into_iter()
-        .find_map(|h| sample_and_decode(img, integral, h, dim, name))
+    if let Some(r) =
+        grid::locate(img, t, dim).and_then(|h| sample_and_decode(img, integral, h, dim, name))
+    {
+        return Some(r);
+    }
+    grid::locate_by_edges(img, t, dim).and_then(|h| sample_and_decode(img, integral, h, dim, name))
 }
 
 fn sample_and_decode(
@@ -417,4 +420,40 @@ pub fn debug_bitmap(img: &GrayImage) -> GrayImage {
         }]
         .into()
     })
+}
+
+/// Stage timings of the first attempt on one frame, in ms (for tuning).
+pub fn debug_timings(img: &GrayImage) -> Vec<(&'static str, f64)> {
+    let mut v = Vec::new();
+    let t = Instant::now();
+    let integral = Integral::new(img);
+    v.push(("integral", t.elapsed().as_secs_f64() * 1e3));
+    let t = Instant::now();
+    let r = (img.width().max(img.height()) as usize / 60).clamp(6, 60);
+    let bm = binarize::local_mean(img, &integral, r, 15);
+    v.push(("binarise", t.elapsed().as_secs_f64() * 1e3));
+    let t = Instant::now();
+    let finders = finder::find_finders(&bm);
+    v.push(("finders", t.elapsed().as_secs_f64() * 1e3));
+    let t = Instant::now();
+    let triples = finder::group(&finders, 14);
+    v.push(("group", t.elapsed().as_secs_f64() * 1e3));
+    if let Some(tr) = triples.first() {
+        let v0 = ((tr.dim_estimate - 17.0) / 4.0).round().clamp(1.0, 40.0) as usize;
+        let dim = 17 + 4 * v0;
+        let t = Instant::now();
+        let hs = grid::locate(img, tr, dim);
+        v.push(("locate", t.elapsed().as_secs_f64() * 1e3));
+        if let Some(h) = hs.as_ref() {
+            let t = Instant::now();
+            let vals = grid::sample_modules(img, h, dim);
+            let thr = grid::local_thresholds(img, &integral, h, dim);
+            v.push(("sample", t.elapsed().as_secs_f64() * 1e3));
+            let dark: Vec<bool> = vals.iter().zip(&thr).map(|(a, b)| a < b).collect();
+            let t = Instant::now();
+            let _ = decode_matrix(dim, &dark, "t");
+            v.push(("rqrr decode", t.elapsed().as_secs_f64() * 1e3));
+        }
+    }
+    v
 }

@@ -298,21 +298,29 @@ fn finder_edge(
 }
 
 /// Locate the grid for a triple assuming side `dim`; returns the refined map.
-pub fn locate(img: &GrayImage, t: &Triple, dim: usize) -> Vec<Homography> {
+pub fn locate(img: &GrayImage, t: &Triple, dim: usize) -> Option<Homography> {
+    let pts = finder_points(t, dim);
+    let affine = Homography::fit(&pts, true)?;
+    Some(refine(img, dim, affine, pts, false))
+}
+
+fn finder_points(t: &Triple, dim: usize) -> Vec<(f64, f64, f64, f64)> {
     let d = dim as f64;
-    let pts = vec![
+    vec![
         (3.5, 3.5, t.tl.x as f64, t.tl.y as f64),
         (d - 3.5, 3.5, t.tr.x as f64, t.tr.y as f64),
         (3.5, d - 3.5, t.bl.x as f64, t.bl.y as f64),
-    ];
-    let Some(affine) = Homography::fit(&pts, true) else {
-        return Vec::new();
-    };
-    let mut out = vec![refine(img, dim, affine, pts.clone(), false)];
-    // The outer edges of the three finders (12 more points) carry the local
-    // scale at each corner, hence the perspective: a second candidate starts
-    // from a homography fitted to them (it wins when alignment patterns are
-    // missing or the tilt is strong).
+    ]
+}
+
+/// The second candidate: the outer edges of the three finders (12 more
+/// points) carry the local scale at each corner, hence the perspective; start
+/// from a homography fitted to them (this wins when alignment patterns are
+/// missing or occluded, or the tilt is strong).
+pub fn locate_by_edges(img: &GrayImage, t: &Triple, dim: usize) -> Option<Homography> {
+    let d = dim as f64;
+    let pts = finder_points(t, dim);
+    let affine = Homography::fit(&pts, true)?;
     let mut with_edges = pts;
     for &(cx, cy) in &[(3.5, 3.5), (d - 3.5, 3.5), (3.5, d - 3.5)] {
         for (dx, dy) in [(1.0, 0.0), (-1.0, 0.0), (0.0, 1.0), (0.0, -1.0)] {
@@ -321,12 +329,11 @@ pub fn locate(img: &GrayImage, t: &Triple, dim: usize) -> Vec<Homography> {
             }
         }
     }
-    if with_edges.len() >= 3 + 10
-        && let Some(hp) = Homography::fit(&with_edges, false)
-    {
-        out.push(refine(img, dim, hp, with_edges, true));
+    if with_edges.len() < 3 + 10 {
+        return None;
     }
-    out
+    let hp = Homography::fit(&with_edges, false)?;
+    Some(refine(img, dim, hp, with_edges, true))
 }
 
 /// Follow the alignment patterns outwards from the finders, refitting the map.
