@@ -36,7 +36,7 @@ fn main() {
         BenchDecoder::PlainRqrr
     } else {
         BenchDecoder::Pipeline(DecodeOptions {
-            budget: None,
+            budget,
             ..Default::default()
         })
     };
