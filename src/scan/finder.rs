@@ -88,7 +88,7 @@ fn cross_check(
         st[4] += 1;
         j += 1;
     }
-    if !ratio_ok(&st, 0.7) {
+    if !ratio_ok(&st, 0.9) {
         return None;
     }
     // centre of the middle run relative to (cx, cy)
@@ -116,7 +116,9 @@ pub fn find_finders(bm: &Bitmap) -> Vec<Finder> {
                 st[cur] += 1;
             } else if cur & 1 == 0 {
                 if cur == 4 {
-                    if ratio_ok(&st, 0.5) {
+                    // loose on purpose: blur and 2 px modules distort the runs;
+                    // the cross-checks and grouping weed out false hits
+                    if ratio_ok(&st, 0.7) {
                         let end = x; // exclusive end of state 4
                         let cxf = end as f32 - st[4] as f32 - st[3] as f32 - st[2] as f32 / 2.0;
                         try_candidate(bm, cxf, y, &st, &mut found);
