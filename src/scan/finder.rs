@@ -260,8 +260,12 @@ fn orient(a: &Finder, b: &Finder, c: &Finder) -> Option<Triple> {
         return None;
     }
     // prefer square, right-angled, consistent, often-hit triples
-    let score = -(cos.abs() * 2.0) - (ratio.ln()).abs() - (mx / ms).ln()
-        + ((a.hits + b.hits + c.hits) as f32).ln() * 0.3;
+    // Real finders are hit on many rows; the weakest member counts most.
+    // Size disagreement is penalised mildly, as perspective causes it too.
+    let min_hits = a.hits.min(b.hits).min(c.hits) as f32;
+    let score = -(cos.abs() * 2.0) - (ratio.ln()).abs() - 0.5 * (mx / ms).ln()
+        + ((a.hits + b.hits + c.hits) as f32).ln() * 0.3
+        + 0.6 * min_hits.ln();
     Some(Triple {
         tl: *tl,
         tr: *tr,

@@ -251,19 +251,13 @@ fn finder_contrast(img: &GrayImage, h: &Homography, mx: f64, my: f64) -> f32 {
     light - dark
 }
 
-/// The outer edge of a finder centred at module `(cx, cy)` in direction
-/// `(dx, dy)`: where the grey profile from the centre last crosses from the
-/// dark outer ring to the light outside, sub-pixel.
-fn finder_edge(
-    img: &GrayImage,
-    h: &Homography,
-    cx: f64,
-    cy: f64,
-    dx: f64,
-    dy: f64,
-) -> Option<(f64, f64)> {
+/// The outer edge of a finder from its centre along `axis` (one module, in
+/// pixels, measured with the finder's own module size so that perspective
+/// does not push the edge out of the search range): where the grey profile
+/// crosses from the dark outer ring to the light outside, sub-pixel.
+fn finder_edge(img: &GrayImage, centre: (f64, f64), axis: (f64, f64)) -> Option<(f64, f64)> {
     let at = |t: f64| {
-        let (x, y) = h.map(cx + t * dx, cy + t * dy);
+        let (x, y) = (centre.0 + t * axis.0, centre.1 + t * axis.1);
         (x, y, sample(img, x as f32, y as f32))
     };
     let dark = (at(0.0).2 + at(0.5).2 + at(1.0).2) / 3.0;
@@ -322,9 +316,31 @@ pub fn locate_by_edges(img: &GrayImage, t: &Triple, dim: usize) -> Option<Homogr
     let pts = finder_points(t, dim);
     let affine = Homography::fit(&pts, true)?;
     let mut with_edges = pts;
-    for &(cx, cy) in &[(3.5, 3.5), (d - 3.5, 3.5), (3.5, d - 3.5)] {
+    for (f, (cx, cy)) in [
+        (t.tl, (3.5, 3.5)),
+        (t.tr, (d - 3.5, 3.5)),
+        (t.bl, (3.5, d - 3.5)),
+    ] {
+        let j = affine.jacobian(cx, cy);
+        let (ex, ey) = ((j[0], j[2]), (j[1], j[3]));
+        let (lx, ly) = (
+            (ex.0 * ex.0 + ex.1 * ex.1).sqrt(),
+            (ey.0 * ey.0 + ey.1 * ey.1).sqrt(),
+        );
+        if lx < 1e-6 || ly < 1e-6 {
+            continue;
+        }
+        // row/column runs overstate the module by 1/cos of the rotation
+        let quarter = std::f64::consts::FRAC_PI_2;
+        let ang = ex.1.atan2(ex.0).rem_euclid(quarter);
+        let m = f64::from(f.module) * ang.cos().max((quarter - ang).cos());
+        let (ux, uy) = (
+            (ex.0 / lx * m, ex.1 / lx * m),
+            (ey.0 / ly * m, ey.1 / ly * m),
+        );
         for (dx, dy) in [(1.0, 0.0), (-1.0, 0.0), (0.0, 1.0), (0.0, -1.0)] {
-            if let Some((px, py)) = finder_edge(img, &affine, cx, cy, dx, dy) {
+            let axis = (dx * ux.0 + dy * uy.0, dx * ux.1 + dy * uy.1);
+            if let Some((px, py)) = finder_edge(img, (f64::from(f.x), f64::from(f.y)), axis) {
                 with_edges.push((cx + 3.5 * dx, cy + 3.5 * dy, px, py));
             }
         }
