@@ -257,12 +257,21 @@ fn try_grid(
     dim: usize,
     name: &'static str,
 ) -> Option<(Decoded, grid::Homography)> {
-    if let Some(r) =
-        grid::locate(img, t, dim).and_then(|h| sample_and_decode(img, integral, h, dim, name))
-    {
-        return Some(r);
+    let by_alignment =
+        || grid::locate(img, t, dim).and_then(|h| sample_and_decode(img, integral, h, dim, name));
+    let by_edges = || {
+        grid::locate_by_edges(img, t, dim)
+            .and_then(|h| sample_and_decode(img, integral, h, dim, name))
+    };
+    // finders of clearly different sizes mean strong perspective: edges first
+    let m = [t.tl.module, t.tr.module, t.bl.module];
+    let spread = m.iter().copied().fold(0.0, f32::max)
+        / m.iter().copied().fold(f32::MAX, f32::min).max(1e-3);
+    if spread > 1.3 {
+        by_edges().or_else(by_alignment)
+    } else {
+        by_alignment().or_else(by_edges)
     }
-    grid::locate_by_edges(img, t, dim).and_then(|h| sample_and_decode(img, integral, h, dim, name))
 }
 
 fn sample_and_decode(
