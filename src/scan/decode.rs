@@ -294,8 +294,37 @@ fn sample_and_decode(
     let hi = sorted[sorted.len() * 9 / 10];
     let mid = (lo + hi) / 2.0;
     let dark2: Vec<bool> = vals.iter().map(|v| *v < mid).collect();
-    if dark2 != dark {
-        return decode_matrix(dim, &dark2, name).map(|d| (d, h));
+    if dark2 != dark
+        && let Some(d) = decode_matrix(dim, &dark2, name)
+    {
+        return Some((d, h));
+    }
+    // blur spreads each module into its neighbours: undo some of it on the
+    // module grid (unsharp mask against the 4-neighbour mean)
+    let at = |x: usize, y: usize| vals[y * dim + x];
+    let sharp: Vec<f32> = (0..dim * dim)
+        .map(|i| {
+            let (x, y) = (i % dim, i / dim);
+            let mut sum = 0.0;
+            let mut n = 0.0;
+            for (nx, ny) in [
+                (x.wrapping_sub(1), y),
+                (x + 1, y),
+                (x, y.wrapping_sub(1)),
+                (x, y + 1),
+            ] {
+                if nx < dim && ny < dim {
+                    sum += at(nx, ny);
+                    n += 1.0;
+                }
+            }
+            let v = at(x, y);
+            v + 0.8 * (v - sum / n)
+        })
+        .collect();
+    let dark3: Vec<bool> = sharp.iter().zip(&thr).map(|(v, t)| *v < *t).collect();
+    if dark3 != dark {
+        return decode_matrix(dim, &dark3, name).map(|d| (d, h));
     }
     None
 }
