@@ -35,6 +35,9 @@ pub struct BenchRow {
     pub total: usize,
     pub median_ms: f64,
     pub p95_ms: f64,
+    /// Median on-CPU time of the decoding thread (Linux schedstat), which a
+    /// loaded machine does not inflate; 0 when unavailable.
+    pub cpu_median_ms: f64,
     /// The same counts restricted to images whose expected text is ASCII.
     pub ascii_read: usize,
     pub ascii_total: usize,
@@ -91,6 +94,16 @@ fn collect(dir: &Path, out: &mut BTreeMap<PathBuf, Vec<(PathBuf, String)>>) {
     }
 }
 
+/// On-CPU nanoseconds of the calling thread (`/proc/thread-self/schedstat`).
+fn thread_cpu_ns() -> Option<u64> {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
 /// Plain rqrr, the baseline, panics caught.
 pub fn plain_rqrr(img: &image::GrayImage) -> Option<String> {
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -124,12 +137,14 @@ pub fn bench_dirs_with(dirs: &[PathBuf], decoder: BenchDecoder) -> BenchReport {
     }
     let mut report = BenchReport::default();
     let mut all_times = Vec::new();
+    let mut all_cpu = Vec::new();
     for (dir, items) in groups {
         let mut row = BenchRow {
             dir,
             ..Default::default()
         };
         let mut times = Vec::new();
+        let mut cpu = Vec::new();
         for (path, expected) in items {
             let Ok(img) = image::open(&path) else {
                 row.total += 1;
@@ -137,6 +152,7 @@ pub fn bench_dirs_with(dirs: &[PathBuf], decoder: BenchDecoder) -> BenchReport {
                 continue;
             };
             let g = img.to_luma8();
+            let c0 = thread_cpu_ns();
             let t0 = Instant::now();
             let (text, attempt) = match decoder {
                 BenchDecoder::Pipeline(o) => match decode_frame(&g, &o) {
@@ -146,6 +162,9 @@ pub fn bench_dirs_with(dirs: &[PathBuf], decoder: BenchDecoder) -> BenchReport {
                 BenchDecoder::PlainRqrr => (plain_rqrr(&g), "rqrr-plain"),
             };
             times.push(t0.elapsed().as_secs_f64() * 1000.0);
+            if let (Some(a), Some(b)) = (c0, thread_cpu_ns()) {
+                cpu.push(b.saturating_sub(a) as f64 / 1e6);
+            }
             row.total += 1;
             let ascii = expected.is_ascii();
             row.ascii_total += usize::from(ascii);
@@ -164,6 +183,9 @@ pub fn bench_dirs_with(dirs: &[PathBuf], decoder: BenchDecoder) -> BenchReport {
             }
         }
         all_times.extend(times.iter().copied());
+        all_cpu.extend(cpu.iter().copied());
+        cpu.sort_by(f64::total_cmp);
+        row.cpu_median_ms = percentile(&cpu, 0.5);
         times.sort_by(f64::total_cmp);
         row.median_ms = percentile(&times, 0.5);
         row.p95_ms = percentile(&times, 0.95);
@@ -180,6 +202,8 @@ pub fn bench_dirs_with(dirs: &[PathBuf], decoder: BenchDecoder) -> BenchReport {
     report.total.dir = PathBuf::from("TOTAL");
     report.total.median_ms = percentile(&all_times, 0.5);
     report.total.p95_ms = percentile(&all_times, 0.95);
+    all_cpu.sort_by(f64::total_cmp);
+    report.total.cpu_median_ms = percentile(&all_cpu, 0.5);
     report
 }
 
@@ -187,20 +211,21 @@ impl fmt::Display for BenchReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(
             f,
-            "{:<60} {:>9} {:>10} {:>8}",
-            "folder", "read", "median ms", "p95 ms"
+            "{:<60} {:>9} {:>10} {:>10} {:>8} {:>8}",
+            "folder", "read", "ascii", "median ms", "p95 ms", "cpu med"
         )?;
         for r in self.rows.iter().chain(std::iter::once(&self.total)) {
             writeln!(
                 f,
-                "{:<60} {:>4}/{:<4} {:>4}/{:<5} {:>10.1} {:>8.1}",
+                "{:<60} {:>4}/{:<4} {:>4}/{:<5} {:>10.1} {:>8.1} {:>8.1}",
                 r.dir.display(),
                 r.read,
                 r.total,
                 r.ascii_read,
                 r.ascii_total,
                 r.median_ms,
-                r.p95_ms
+                r.p95_ms,
+                r.cpu_median_ms
             )?;
         }
         let a: Vec<String> = self
