@@ -21,26 +21,41 @@ impl Bitmap {
 }
 
 /// Summed-area table of a grey image, one row and column of zeros in front.
+/// Sums wrap at 2³²: a box sum taken with wrapping arithmetic is still exact
+/// while the box itself sums below 2³² (any box under 16 Mpx), and u32 halves
+/// the memory traffic of u64.
 pub struct Integral {
     w: usize,
     h: usize,
-    sums: Vec<u64>,
+    sums: Vec<u32>,
 }
 
 impl Integral {
     pub fn new(img: &GrayImage) -> Self {
         let (w, h) = (img.width() as usize, img.height() as usize);
         let stride = w + 1;
-        let mut sums = vec![0u64; stride * (h + 1)];
+        let mut sums = vec![0u32; stride * (h + 1)];
         let raw = img.as_raw();
         for y in 0..h {
-            let mut row = 0u64;
+            let mut row = 0u32;
+            let (above, below) = sums.split_at_mut((y + 1) * stride);
+            let above = &above[y * stride..];
+            let px = &raw[y * w..y * w + w];
             for x in 0..w {
-                row += u64::from(raw[y * w + x]);
-                sums[(y + 1) * stride + x + 1] = sums[y * stride + x + 1] + row;
+                row = row.wrapping_add(u32::from(px[x]));
+                below[x + 1] = above[x + 1].wrapping_add(row);
             }
         }
         Integral { w, h, sums }
+    }
+
+    #[inline]
+    fn box_sum(&self, x0: usize, y0: usize, x1: usize, y1: usize) -> u32 {
+        let s = self.w + 1;
+        self.sums[y1 * s + x1]
+            .wrapping_add(self.sums[y0 * s + x0])
+            .wrapping_sub(self.sums[y0 * s + x1])
+            .wrapping_sub(self.sums[y1 * s + x0])
     }
 
     /// Mean over the clamped square of half-size `r` around `(x, y)`.
@@ -50,12 +65,8 @@ impl Integral {
         let y0 = y.saturating_sub(r);
         let x1 = (x + r + 1).min(self.w);
         let y1 = (y + r + 1).min(self.h);
-        let s = self.w + 1;
-        let sum = self.sums[y1 * s + x1] + self.sums[y0 * s + x0]
-            - self.sums[y0 * s + x1]
-            - self.sums[y1 * s + x0];
         let n = ((x1 - x0) * (y1 - y0)).max(1) as u64;
-        (sum / n) as u32
+        (u64::from(self.box_sum(x0, y0, x1, y1)) / n) as u32
     }
 }
 
@@ -78,10 +89,13 @@ pub fn local_mean(img: &GrayImage, integral: &Integral, r: usize, pct: u32) -> B
         for x in 0..w {
             let x0 = x.saturating_sub(r);
             let x1 = (x + r + 1).min(w);
-            let sum = r1[x1] + r0[x0] - r0[x1] - r1[x0];
+            let sum = r1[x1]
+                .wrapping_add(r0[x0])
+                .wrapping_sub(r0[x1])
+                .wrapping_sub(r1[x0]);
             let n = (x1 - x0) as u64 * rows;
             // p < mean * keep / 100, without a division
-            row_bits[x] = u64::from(row_px[x]) * n * 100 < sum * keep;
+            row_bits[x] = u64::from(row_px[x]) * n * 100 < u64::from(sum) * keep;
         }
     }
     Bitmap { w, h, bits }
