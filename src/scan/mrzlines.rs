@@ -12,11 +12,16 @@ pub fn normalise(line: &str) -> String {
 /// Does this (normalised) line look like one MRZ line: 30 (TD1), 36 (TD2) or
 /// 44 (TD3) characters of `A–Z 0–9 <`, with at least one filler?
 pub fn is_mrz_line(line: &str) -> bool {
+    is_mrz_charset(line) && line.contains('<')
+}
+
+/// Right length and alphabet only: enough for a line after the first (a TD3
+/// second line with a full personal-number field has no filler at all).
+pub fn is_mrz_charset(line: &str) -> bool {
     matches!(line.len(), 30 | 36 | 44)
         && line
             .bytes()
             .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'<')
-        && line.contains('<')
 }
 
 /// Lines a document of this line length has (TD1: 3, TD2/TD3: 2).
@@ -55,7 +60,9 @@ impl MrzAssembler {
     pub fn push_line(&mut self, line: &str) -> Vec<MrzOutcome> {
         let mut out = Vec::new();
         let n = normalise(line);
-        if is_mrz_line(&n) {
+        let continues =
+            self.pending.first().is_some_and(|p| p.len() == n.len()) && is_mrz_charset(&n);
+        if continues || is_mrz_line(&n) {
             if self.pending.first().is_some_and(|p| p.len() != n.len()) {
                 self.pending.clear();
                 out.push(MrzOutcome::Incomplete);
@@ -82,7 +89,10 @@ impl MrzAssembler {
             .map(|l| normalise(l))
             .filter(|l| !l.is_empty())
             .collect();
-        let mrz: Vec<&String> = norm.iter().filter(|l| is_mrz_line(l)).collect();
+        let mrz: Vec<&String> = match norm.iter().position(|l| is_mrz_line(l)) {
+            Some(first) => norm[first..].iter().filter(|l| is_mrz_charset(l)).collect(),
+            None => Vec::new(),
+        };
         if mrz.is_empty() {
             out.extend(lines.iter().map(|l| MrzOutcome::Other(l.clone())));
         } else if mrz.len() == lines_needed(mrz[0].len())
@@ -154,6 +164,19 @@ mod tests {
         let l0 = TD3[0].replace('<', "_");
         assert!(a.push_line(&l0).is_empty());
         assert_eq!(a.push_line(TD3[1]), vec![MrzOutcome::Mrz(TD3.join("\n"))]);
+    }
+
+    #[test]
+    fn second_line_without_filler() {
+        let mut a = MrzAssembler::new();
+        let l2 = "L898902C36UTO7408122F1204159ZE184226B1234510";
+        assert!(a.push_line(TD3[0]).is_empty());
+        assert_eq!(
+            a.push_line(l2),
+            vec![MrzOutcome::Mrz(format!("{}\n{l2}", TD3[0]))]
+        );
+        // but such a line alone is not taken for an MRZ
+        assert_eq!(a.push_line(l2), vec![MrzOutcome::Other(l2.into())]);
     }
 
     #[test]

@@ -7,7 +7,9 @@
 
 use super::ScanEvent;
 use super::framer::strip_aim;
-use super::mrzlines::{MrzAssembler, MrzOutcome, is_mrz_line, lines_needed, normalise};
+use super::mrzlines::{
+    MrzAssembler, MrzOutcome, is_mrz_charset, is_mrz_line, lines_needed, normalise,
+};
 use std::collections::VecDeque;
 
 /// Pure line classifier for keyboard-wedge input.
@@ -76,9 +78,10 @@ impl WedgeAssembler {
             .map(normalise)
             .collect();
         if parts.len() > 1
+            && is_mrz_line(&parts[0])
             && parts
                 .iter()
-                .all(|p| is_mrz_line(p) && p.len() == parts[0].len())
+                .all(|p| is_mrz_charset(p) && p.len() == parts[0].len())
             && parts.len() == lines_needed(parts[0].len())
         {
             let mut out: Vec<ScanEvent> = self.flush().into_iter().collect();
