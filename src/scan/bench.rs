@@ -18,15 +18,6 @@ pub enum BenchDecoder {
     PlainRqrr,
 }
 
-impl PartialEq for DecodeOptions {
-    fn eq(&self, o: &Self) -> bool {
-        self.budget == o.budget
-            && self.try_inverted == o.try_inverted
-            && self.try_rqrr_detector == o.try_rqrr_detector
-    }
-}
-impl Eq for DecodeOptions {}
-
 /// Figures for one folder.
 #[derive(Debug, Clone, Default)]
 pub struct BenchRow {

@@ -54,6 +54,16 @@ impl Default for DecodeOptions {
     }
 }
 
+/// Options compare by their settings; the clock (a function pointer) is left out.
+impl PartialEq for DecodeOptions {
+    fn eq(&self, o: &Self) -> bool {
+        self.budget == o.budget
+            && self.try_inverted == o.try_inverted
+            && self.try_rqrr_detector == o.try_rqrr_detector
+    }
+}
+impl Eq for DecodeOptions {}
+
 /// A decoded code.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Decoded {
@@ -430,6 +440,7 @@ pub fn locate_code(img: &GrayImage) -> Option<LocatedCode> {
 }
 
 /// Human-readable trace of the own detector on one frame (for tuning).
+#[doc(hidden)]
 pub fn debug_report(img: &GrayImage) -> String {
     use std::fmt::Write;
     let mut s = String::new();
@@ -467,6 +478,7 @@ pub fn debug_report(img: &GrayImage) -> String {
 }
 
 /// The local-mean bitmap the first attempt uses, as an image (for tuning).
+#[doc(hidden)]
 pub fn debug_bitmap(img: &GrayImage) -> GrayImage {
     let integral = Integral::new(img);
     let r = (img.width().max(img.height()) as usize / 60).clamp(6, 60);
@@ -482,6 +494,7 @@ pub fn debug_bitmap(img: &GrayImage) -> GrayImage {
 }
 
 /// Stage timings of the first attempt on one frame, in ms (for tuning).
+#[doc(hidden)]
 pub fn debug_timings(img: &GrayImage) -> Vec<(&'static str, f64)> {
     let mut v = Vec::new();
     let t = Instant::now();
