@@ -150,6 +150,13 @@ fn run(img: &GrayImage, opts: &DecodeOptions, out: &mut Vec<Decoded>, first_only
     if done(out) || ctx.expired() {
         return;
     }
+    // Small, blurred finders: their light ring is only a little above the
+    // local mean; a harder threshold (25 % below) keeps it light.
+    let hard = binarize::local_mean(&base, &integral, r, 25);
+    own(&base, &integral, &hard, "own-hard", &ctx, out, first_only);
+    if done(out) || ctx.expired() {
+        return;
+    }
     if opts.try_rqrr_detector {
         rqrr_bitmap(&local, "rqrr-bitmap", out);
         if done(out) || ctx.expired() {
