@@ -219,7 +219,8 @@ fn orient(a: &Finder, b: &Finder, c: &Finder) -> Option<Triple> {
             m.iter().cloned().fold(0.0, f32::max),
         )
     };
-    if mx > ms * 2.2 {
+    // strong perspective makes the far finders less than half the near one
+    if mx > ms * 3.0 {
         return None;
     }
     let (dab, dbc, dca) = (dist(a, b), dist(b, c), dist(c, a));
