@@ -25,7 +25,9 @@ fn regenerate_fixture_frames() {
     let payload = standin_payload(SEED);
     let page = standin_page(&payload);
     let dir = frames_dir();
-    let _ = std::fs::remove_dir_all(&dir);
+    for cat in evisa::scan::sim::CATEGORIES {
+        let _ = std::fs::remove_dir_all(dir.join(cat));
+    }
     let written = simulate_as(&page, &payload, &dir, 2, SEED, "jpg").expect("simulate");
     assert_eq!(written.len(), 18);
 }
