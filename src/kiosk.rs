@@ -4,15 +4,14 @@
 //! input, device scan events, worker results, a clock tick and SIGTERM/SIGINT, feeding
 //! [`app::update`]; [`view::view`] draws. The terminal is restored on every exit path.
 //!
-//! Submodules: [`app`] (model, messages, update), [`view`] (drawing), [`wedge`]
-//! (keyboard-wedge lines), [`worker`] (the thread owning the database), [`bigtext`]
-//! (banner letters), [`cli`] (officer commands and settings).
+//! Submodules: [`app`] (model, messages, update), [`view`] (drawing), [`worker`] (the
+//! thread owning the database), [`bigtext`] (banner letters), [`cli`] (officer commands
+//! and settings). Keyboard-wedge lines go through [`crate::scan::WedgeAssembler`].
 
 pub mod app;
 pub mod bigtext;
 pub mod cli;
 pub mod view;
-pub mod wedge;
 pub mod worker;
 
 use std::path::PathBuf;
@@ -55,10 +54,77 @@ pub struct KioskArgs {
 /// Capacity of the device event channel.
 pub const SCAN_CHANNEL: usize = 256;
 
-/// Starts the configured device sources, each sending on `tx`. The keyboard wedge
-/// needs nothing here: it is read with the officer's keys. The serial and camera
-/// sources come from the scanning branch and are wired in on merge.
-pub fn start_sources(_sources: &Sources, _tx: mpsc::Sender<ScanEvent>) {}
+/// Starts the configured device sources, each on its own thread sending on `tx`
+/// (they stop when the kiosk drops the receiver). The keyboard wedge needs nothing
+/// here: it is read with the officer's keys.
+pub fn start_sources(sources: &Sources, tx: mpsc::Sender<ScanEvent>) {
+    use crate::config::{SERIAL_MRZ, SERIAL_SCANNER};
+    use crate::scan::{CancelToken, SerialConfig, spawn_barcode_scanner, spawn_mrz_reader};
+    let serial = |name: &str, s: &crate::config::SerialSource| SerialConfig {
+        baud: s.baud,
+        ..SerialConfig::new(name, s.port.clone())
+    };
+    if let Some(s) = &sources.serial_scanner {
+        spawn_barcode_scanner(serial(SERIAL_SCANNER, s), tx.clone(), CancelToken::new());
+    }
+    if let Some(s) = &sources.serial_mrz {
+        spawn_mrz_reader(serial(SERIAL_MRZ, s), tx.clone(), CancelToken::new());
+    }
+    if let Some(index) = sources.camera {
+        start_camera(index, tx);
+    }
+}
+
+/// The camera through nokhwa: until the device opens, report it disconnected and try
+/// again every 2 s; once open, the scan camera loop handles unplug and retry itself.
+#[cfg(feature = "camera")]
+fn start_camera(index: u32, tx: mpsc::Sender<ScanEvent>) {
+    use crate::config::CAMERA;
+    use crate::scan::{CameraOptions, CancelToken, NokhwaSource, SourceStatus, spawn_camera};
+    let spawned = std::thread::Builder::new()
+        .name("kiosk-camera-open".into())
+        .spawn(move || {
+            loop {
+                match NokhwaSource::open(index) {
+                    Ok(src) => {
+                        let opts = CameraOptions {
+                            name: CAMERA.into(),
+                            ..CameraOptions::default()
+                        };
+                        spawn_camera(Box::new(src), opts, tx, CancelToken::new()).join();
+                        return;
+                    }
+                    Err(e) => {
+                        let ev = ScanEvent::Status {
+                            source: CAMERA.into(),
+                            status: SourceStatus::Disconnected,
+                            detail: Some(e.to_string()),
+                        };
+                        if tx.blocking_send(ev).is_err() {
+                            return;
+                        }
+                        std::thread::sleep(Duration::from_secs(2));
+                    }
+                }
+            }
+        });
+    if let Err(e) = spawned {
+        tracing::warn!("cannot start the camera thread: {e}");
+    }
+}
+
+/// Built without the `camera` feature: say so on the status line instead of
+/// silently ignoring the configured camera.
+#[cfg(not(feature = "camera"))]
+fn start_camera(_index: u32, tx: mpsc::Sender<ScanEvent>) {
+    use crate::config::CAMERA;
+    use crate::scan::SourceStatus;
+    let _ = tx.try_send(ScanEvent::Status {
+        source: CAMERA.into(),
+        status: SourceStatus::Disconnected,
+        detail: Some("this build has no camera support (cargo feature `camera`)".into()),
+    });
+}
 
 fn clock_now() -> (String, time::Date) {
     let t = OffsetDateTime::now_utc().to_offset(KZ_OFFSET);

@@ -18,7 +18,6 @@ pub mod mrz;
 pub mod officers;
 pub mod payload;
 pub mod permissions;
-pub mod qr;
 pub mod report;
 pub mod rules;
 pub mod scan;

@@ -503,7 +503,14 @@ fn decode_image(path: &Path) -> Result<String> {
     let img = image::open(path)
         .with_context(|| format!("cannot read image {}", path.display()))?
         .to_luma8();
-    evisa::qr::decode_text(&img).ok_or_else(|| anyhow!("no readable QR code in {}", path.display()))
+    // A still image is not a live frame: no time budget, every attempt may run.
+    let opts = evisa::scan::DecodeOptions {
+        budget: None,
+        ..Default::default()
+    };
+    evisa::scan::decode_frame(&img, &opts)
+        .map(|d| d.text)
+        .ok_or_else(|| anyhow!("no readable QR code in {}", path.display()))
 }
 
 fn verify(a: VerifyArgs) -> Result<ExitCode> {

@@ -1,6 +1,27 @@
-//! Scan events: what every input device (camera, serial scanner, serial MRZ reader,
-//! keyboard wedge) reports to the kiosk.
+//! Scanning: everything between a device and a scanned text. The QR decode
+//! pipeline over grey frames (`decode_frame`), a camera simulator that makes
+//! photo-like test frames, a decode benchmark, and the device sources (camera,
+//! serial barcode scanner, serial MRZ reader, keyboard wedge) that turn input
+//! into [`ScanEvent`]s. See `docs/scanning.md` for the design and findings.
 
+pub mod bench;
+mod binarize;
+pub mod camera;
+mod decode;
+mod finder;
+pub mod framer;
+mod grid;
+pub mod mrzlines;
+pub mod serial;
+pub mod sim;
+pub mod wedge;
+
+pub use decode::{
+    DecodeOptions, Decoded, debug_bitmap, debug_report, debug_timings, decode_all, decode_frame,
+    locate_code,
+};
+
+/// Live state of a scan source.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SourceStatus {
     Connected,
@@ -8,6 +29,7 @@ pub enum SourceStatus {
     Reconnecting,
 }
 
+/// What a source delivers to the kiosk.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ScanEvent {
     /// A barcode/QR text (AIM prefix and CR/LF already stripped).
@@ -22,3 +44,13 @@ pub enum ScanEvent {
         detail: Option<String>,
     },
 }
+pub use bench::{BenchReport, bench_dirs};
+#[cfg(feature = "camera")]
+pub use camera::NokhwaSource;
+pub use camera::{
+    CameraHandle, CameraOptions, Deduper, FrameSource, FrameSourceError, ReplaySource, spawn_camera,
+};
+pub use framer::{LineFramer, MrzFramer, strip_aim};
+pub use serial::{CancelToken, SerialConfig, spawn_barcode_scanner, spawn_mrz_reader};
+pub use sim::{simulate, standin_page, standin_payload};
+pub use wedge::WedgeAssembler;

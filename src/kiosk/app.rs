@@ -16,7 +16,8 @@ use crate::rules::{self, Checkpoint, Decision, Direction, Verdict};
 use crate::scan::{ScanEvent, SourceStatus};
 use crate::trust::TrustStore;
 
-use super::wedge::{Wedge, is_mrz_line};
+use crate::scan::WedgeAssembler as Wedge;
+use crate::scan::mrzlines::is_mrz_line;
 
 /// Settings fixed for the run of the kiosk.
 #[derive(Debug, Clone)]

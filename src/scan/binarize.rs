@@ -1,0 +1,235 @@
+//! Grey-level helpers for the decode pipeline: integral images, local-mean
+//! (Bradley-style) and global (Otsu) binarisation, contrast stretching and
+//! bilinear sampling. Everything here is pure and allocation-bounded by the
+//! image size.
+
+use image::GrayImage;
+
+/// A binary image, `true` = dark.
+#[derive(Debug, Clone)]
+pub struct Bitmap {
+    pub w: usize,
+    pub h: usize,
+    pub bits: Vec<bool>,
+}
+
+impl Bitmap {
+    #[inline]
+    pub fn get(&self, x: usize, y: usize) -> bool {
+        self.bits[y * self.w + x]
+    }
+}
+
+/// Summed-area table of a grey image, one row and column of zeros in front.
+/// Sums wrap at 2³²: a box sum taken with wrapping arithmetic is still exact
+/// while the box itself sums below 2³² (any box under 16 Mpx), and u32 halves
+/// the memory traffic of u64.
+pub struct Integral {
+    w: usize,
+    h: usize,
+    sums: Vec<u32>,
+}
+
+impl Integral {
+    pub fn new(img: &GrayImage) -> Self {
+        let (w, h) = (img.width() as usize, img.height() as usize);
+        let stride = w + 1;
+        let mut sums = vec![0u32; stride * (h + 1)];
+        let raw = img.as_raw();
+        for y in 0..h {
+            let mut row = 0u32;
+            let (above, below) = sums.split_at_mut((y + 1) * stride);
+            let above = &above[y * stride..];
+            let px = &raw[y * w..y * w + w];
+            for x in 0..w {
+                row = row.wrapping_add(u32::from(px[x]));
+                below[x + 1] = above[x + 1].wrapping_add(row);
+            }
+        }
+        Integral { w, h, sums }
+    }
+
+    #[inline]
+    fn box_sum(&self, x0: usize, y0: usize, x1: usize, y1: usize) -> u32 {
+        let s = self.w + 1;
+        self.sums[y1 * s + x1]
+            .wrapping_add(self.sums[y0 * s + x0])
+            .wrapping_sub(self.sums[y0 * s + x1])
+            .wrapping_sub(self.sums[y1 * s + x0])
+    }
+
+    /// Mean over the clamped square of half-size `r` around `(x, y)`.
+    #[inline]
+    pub fn mean(&self, x: usize, y: usize, r: usize) -> u32 {
+        let x0 = x.saturating_sub(r);
+        let y0 = y.saturating_sub(r);
+        let x1 = (x + r + 1).min(self.w);
+        let y1 = (y + r + 1).min(self.h);
+        let n = ((x1 - x0) * (y1 - y0)).max(1) as u64;
+        (u64::from(self.box_sum(x0, y0, x1, y1)) / n) as u32
+    }
+}
+
+/// Local-mean threshold: a pixel is dark when it is more than `pct` percent
+/// below the mean of its `(2r+1)²` neighbourhood.
+pub fn local_mean(img: &GrayImage, integral: &Integral, r: usize, pct: u32) -> Bitmap {
+    let (w, h) = (img.width() as usize, img.height() as usize);
+    let raw = img.as_raw();
+    let mut bits = vec![false; w * h];
+    let s = w + 1;
+    let sums = &integral.sums;
+    let keep = u64::from(100 - pct.min(100));
+    for y in 0..h {
+        let y0 = y.saturating_sub(r);
+        let y1 = (y + r + 1).min(h);
+        let (r0, r1) = (&sums[y0 * s..y0 * s + s], &sums[y1 * s..y1 * s + s]);
+        let rows = (y1 - y0) as u64;
+        let row_px = &raw[y * w..y * w + w];
+        let row_bits = &mut bits[y * w..y * w + w];
+        for x in 0..w {
+            let x0 = x.saturating_sub(r);
+            let x1 = (x + r + 1).min(w);
+            let sum = r1[x1]
+                .wrapping_add(r0[x0])
+                .wrapping_sub(r0[x1])
+                .wrapping_sub(r1[x0]);
+            let n = (x1 - x0) as u64 * rows;
+            // p < mean * keep / 100, without a division
+            row_bits[x] = u64::from(row_px[x]) * n * 100 < u64::from(sum) * keep;
+        }
+    }
+    Bitmap { w, h, bits }
+}
+
+/// Otsu's global threshold.
+pub fn otsu_level(img: &GrayImage) -> u8 {
+    let mut hist = [0u64; 256];
+    for &p in img.as_raw() {
+        hist[p as usize] += 1;
+    }
+    let total: u64 = hist.iter().sum();
+    if total == 0 {
+        return 128;
+    }
+    let sum_all: f64 = hist
+        .iter()
+        .enumerate()
+        .map(|(i, &c)| i as f64 * c as f64)
+        .sum();
+    let (mut w_b, mut sum_b, mut best, mut level) = (0u64, 0f64, -1f64, 128u8);
+    for (t, &c) in hist.iter().enumerate() {
+        w_b += c;
+        if w_b == 0 {
+            continue;
+        }
+        let w_f = total - w_b;
+        if w_f == 0 {
+            break;
+        }
+        sum_b += t as f64 * c as f64;
+        let m_b = sum_b / w_b as f64;
+        let m_f = (sum_all - sum_b) / w_f as f64;
+        let between = w_b as f64 * w_f as f64 * (m_b - m_f) * (m_b - m_f);
+        if between > best {
+            best = between;
+            level = t as u8;
+        }
+    }
+    level
+}
+
+pub fn global(img: &GrayImage, level: u8) -> Bitmap {
+    let (w, h) = (img.width() as usize, img.height() as usize);
+    let bits = img.as_raw().iter().map(|&p| p <= level).collect();
+    Bitmap { w, h, bits }
+}
+
+pub fn invert(img: &GrayImage) -> GrayImage {
+    let mut out = img.clone();
+    for p in out.iter_mut() {
+        *p = 255 - *p;
+    }
+    out
+}
+
+/// Halve the image with a 2×2 box filter.
+pub fn downscale2(img: &GrayImage) -> GrayImage {
+    let (w, h) = (img.width() / 2, img.height() / 2);
+    GrayImage::from_fn(w, h, |x, y| {
+        let s = u32::from(img.get_pixel(2 * x, 2 * y)[0])
+            + u32::from(img.get_pixel(2 * x + 1, 2 * y)[0])
+            + u32::from(img.get_pixel(2 * x, 2 * y + 1)[0])
+            + u32::from(img.get_pixel(2 * x + 1, 2 * y + 1)[0]);
+        [(s / 4) as u8].into()
+    })
+}
+
+/// Double the image with bilinear interpolation.
+pub fn upscale2(img: &GrayImage) -> GrayImage {
+    let (w, h) = (img.width() * 2, img.height() * 2);
+    GrayImage::from_fn(w, h, |x, y| {
+        let v = sample(
+            img,
+            (x as f32 + 0.5) / 2.0 - 0.5,
+            (y as f32 + 0.5) / 2.0 - 0.5,
+        );
+        [v.round().clamp(0.0, 255.0) as u8].into()
+    })
+}
+
+/// Bilinear sample at pixel-centre coordinates, clamped to the border.
+#[inline]
+pub fn sample(img: &GrayImage, x: f32, y: f32) -> f32 {
+    let (w, h) = (img.width() as i64, img.height() as i64);
+    if w == 0 || h == 0 || !x.is_finite() || !y.is_finite() {
+        return 255.0;
+    }
+    let xf = x.clamp(0.0, (w - 1) as f32);
+    let yf = y.clamp(0.0, (h - 1) as f32);
+    let x0 = xf.floor() as i64;
+    let y0 = yf.floor() as i64;
+    let x1 = (x0 + 1).min(w - 1);
+    let y1 = (y0 + 1).min(h - 1);
+    let fx = xf - x0 as f32;
+    let fy = yf - y0 as f32;
+    let raw = img.as_raw();
+    let p = |xx: i64, yy: i64| f32::from(raw[(yy * w + xx) as usize]);
+    let top = p(x0, y0) * (1.0 - fx) + p(x1, y0) * fx;
+    let bot = p(x0, y1) * (1.0 - fx) + p(x1, y1) * fx;
+    top * (1.0 - fy) + bot * fy
+}
+
+/// Stretch the 1st–99th percentile range to 0–255 (cheap contrast normalisation
+/// for dim or washed-out frames).
+pub fn stretch(img: &GrayImage) -> GrayImage {
+    let mut hist = [0usize; 256];
+    for &p in img.as_raw() {
+        hist[p as usize] += 1;
+    }
+    let n = img.as_raw().len();
+    let (mut lo, mut hi, mut acc) = (0usize, 255usize, 0usize);
+    for (i, &c) in hist.iter().enumerate() {
+        acc += c;
+        if acc * 100 >= n {
+            lo = i;
+            break;
+        }
+    }
+    acc = 0;
+    for i in (0..256).rev() {
+        acc += hist[i];
+        if acc * 100 >= n {
+            hi = i;
+            break;
+        }
+    }
+    let mut out = img.clone();
+    if hi <= lo {
+        return out;
+    }
+    let span = (hi - lo) as f32;
+    for p in out.iter_mut() {
+        *p = ((f32::from(*p) - lo as f32) * 255.0 / span).clamp(0.0, 255.0) as u8;
+    }
+    out
+}

@@ -1,0 +1,551 @@
+//! The frame decode pipeline: a sequence of attempts, cheapest first, each
+//! ending in rqrr's decoder, stopped at the first grid whose error correction
+//! succeeds or when the per-frame budget runs out. Every call into rqrr runs
+//! under `catch_unwind`, so a hostile frame cannot take the kiosk down.
+
+use super::binarize::{self, Bitmap, Integral};
+use super::finder;
+use super::grid;
+use image::GrayImage;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::time::{Duration, Instant};
+
+/// Decode every grid rqrr's own detector groups (the image type is private to
+/// rqrr, hence a macro rather than a generic function).
+macro_rules! collect_grids {
+    ($p:expr, $name:expr) => {{
+        let mut v = Vec::new();
+        for g in $p.detect_grids() {
+            let mut bytes = Vec::new();
+            if g.decode_to(&mut bytes).is_ok() {
+                v.push(Decoded {
+                    text: String::from_utf8_lossy(&bytes).into_owned(),
+                    bytes,
+                    attempt: $name,
+                });
+            }
+        }
+        v
+    }};
+}
+
+/// Tuning for [`decode_frame`].
+#[derive(Debug, Clone, Copy)]
+pub struct DecodeOptions {
+    /// Stop starting new attempts once this much time has passed (checked
+    /// between attempts and between candidate grids). `None` = run them all.
+    pub budget: Option<Duration>,
+    /// The clock, injectable for tests; the only impurity of the pipeline.
+    pub clock: fn() -> Instant,
+    /// Also look for light-on-dark (inverted) codes.
+    pub try_inverted: bool,
+    /// Also try rqrr's own detector (plain and on our bitmaps).
+    pub try_rqrr_detector: bool,
+}
+
+impl Default for DecodeOptions {
+    fn default() -> Self {
+        DecodeOptions {
+            budget: Some(Duration::from_millis(150)),
+            clock: Instant::now,
+            try_inverted: true,
+            try_rqrr_detector: true,
+        }
+    }
+}
+
+/// Options compare by their settings; the clock (a function pointer) is left out.
+impl PartialEq for DecodeOptions {
+    fn eq(&self, o: &Self) -> bool {
+        self.budget == o.budget
+            && self.try_inverted == o.try_inverted
+            && self.try_rqrr_detector == o.try_rqrr_detector
+    }
+}
+impl Eq for DecodeOptions {}
+
+/// A decoded code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decoded {
+    /// The payload as text (UTF-8; invalid sequences replaced).
+    pub text: String,
+    /// The raw payload bytes as rqrr delivered them.
+    pub bytes: Vec<u8>,
+    /// Which attempt read it (for the benchmark and diagnostics).
+    pub attempt: &'static str,
+}
+
+struct Ctx<'a> {
+    opts: &'a DecodeOptions,
+    start: Instant,
+}
+
+impl Ctx<'_> {
+    fn expired(&self) -> bool {
+        match self.opts.budget {
+            Some(b) => (self.opts.clock)().saturating_duration_since(self.start) >= b,
+            None => false,
+        }
+    }
+}
+
+/// Decode one QR code from a grey frame, or `None`.
+pub fn decode_frame(img: &GrayImage, opts: &DecodeOptions) -> Option<Decoded> {
+    guarded(img, opts, true).into_iter().next()
+}
+
+/// The whole pipeline under `catch_unwind` too: rqrr calls are guarded one by
+/// one, this also covers the project's own code.
+fn guarded(img: &GrayImage, opts: &DecodeOptions, first_only: bool) -> Vec<Decoded> {
+    let mut out = Vec::new();
+    let ok = catch_unwind(AssertUnwindSafe(|| run(img, opts, &mut out, first_only))).is_ok();
+    if !ok {
+        tracing::warn!(
+            width = img.width(),
+            height = img.height(),
+            "decode pipeline panicked on a frame"
+        );
+    }
+    out
+}
+
+/// Decode every distinct code the cheapest successful attempt finds.
+pub fn decode_all(img: &GrayImage, opts: &DecodeOptions) -> Vec<Decoded> {
+    guarded(img, opts, false)
+}
+
+fn push(out: &mut Vec<Decoded>, d: Decoded) {
+    if !out.iter().any(|o| o.bytes == d.bytes) {
+        out.push(d);
+    }
+}
+
+fn run(img: &GrayImage, opts: &DecodeOptions, out: &mut Vec<Decoded>, first_only: bool) {
+    let (w, h) = (img.width() as usize, img.height() as usize);
+    if w < 21 || h < 21 || w.checked_mul(h).is_none_or(|n| n > 64 << 20) {
+        return;
+    }
+    let ctx = Ctx {
+        opts,
+        start: (opts.clock)(),
+    };
+    let done = |out: &Vec<Decoded>| !out.is_empty() && first_only;
+
+    // Very large frames: work on a half-size copy first.
+    let big = w.max(h) > 2200;
+    let base = if big {
+        binarize::downscale2(img)
+    } else {
+        img.clone()
+    };
+    let integral = Integral::new(&base);
+    // window ≈ 1/60 of the frame and 15 % below the local mean: measured best
+    // on the simulator set (thin light rings of blurred finders survive)
+    let rdiv = 60;
+    let r = (base.width().max(base.height()) as usize / rdiv).clamp(6, 60);
+    let pct = 15;
+    let local = binarize::local_mean(&base, &integral, r, pct);
+
+    own(&base, &integral, &local, "own-local", &ctx, out, first_only);
+    if done(out) || ctx.expired() {
+        return;
+    }
+    // Small, blurred finders: their light ring is only a little above the
+    // local mean; a harder threshold (25 % below) keeps it light.
+    let hard = binarize::local_mean(&base, &integral, r, 25);
+    own(&base, &integral, &hard, "own-hard", &ctx, out, first_only);
+    if done(out) || ctx.expired() {
+        return;
+    }
+    if opts.try_rqrr_detector {
+        rqrr_bitmap(&local, "rqrr-bitmap", out);
+        if done(out) || ctx.expired() {
+            return;
+        }
+    }
+    let level = binarize::otsu_level(&base);
+    let glob = binarize::global(&base, level);
+    own(&base, &integral, &glob, "own-otsu", &ctx, out, first_only);
+    if done(out) || ctx.expired() {
+        return;
+    }
+    if opts.try_rqrr_detector {
+        rqrr_plain(&binarize::stretch(&base), "rqrr-plain", out);
+        if done(out) || ctx.expired() {
+            return;
+        }
+    }
+    // scale pyramid: small modules upscaled, big frames at full size
+    let alt = if big {
+        Some((img.clone(), "own-full"))
+    } else if w.max(h) <= 1400 {
+        Some((binarize::upscale2(img), "own-up2"))
+    } else {
+        None
+    };
+    if let Some((alt, name)) = alt {
+        let ig = Integral::new(&alt);
+        let r = (alt.width().max(alt.height()) as usize / 40).clamp(6, 80);
+        let bm = binarize::local_mean(&alt, &ig, r, 8);
+        own(&alt, &ig, &bm, name, &ctx, out, first_only);
+        if done(out) || ctx.expired() {
+            return;
+        }
+    }
+    let small = binarize::downscale2(&base);
+    if small.width() >= 21 && small.height() >= 21 {
+        let ig = Integral::new(&small);
+        let r = (small.width().max(small.height()) as usize / 40).clamp(6, 60);
+        let bm = binarize::local_mean(&small, &ig, r, 8);
+        own(&small, &ig, &bm, "own-down2", &ctx, out, first_only);
+        if done(out) || ctx.expired() {
+            return;
+        }
+    }
+    if opts.try_inverted {
+        let inv = binarize::invert(&base);
+        let ig = Integral::new(&inv);
+        let bm = binarize::local_mean(&inv, &ig, r, 8);
+        own(&inv, &ig, &bm, "own-inverted", &ctx, out, first_only);
+        if done(out) || ctx.expired() {
+            return;
+        }
+        if opts.try_rqrr_detector {
+            rqrr_bitmap(&bm, "rqrr-inverted", out);
+        }
+    }
+}
+
+/// Our own finder detection, grouping, homography and sampling.
+fn own(
+    img: &GrayImage,
+    integral: &Integral,
+    bm: &Bitmap,
+    name: &'static str,
+    ctx: &Ctx,
+    out: &mut Vec<Decoded>,
+    first_only: bool,
+) {
+    let finders = finder::find_finders(bm);
+    if finders.len() < 3 {
+        return;
+    }
+    let triples = finder::group(&finders, 14);
+    let mut used: Vec<(f32, f32)> = Vec::new();
+    for t in triples.iter().take(12) {
+        if ctx.expired() {
+            return;
+        }
+        // a finder already part of a decoded code is not reused
+        if [t.tl, t.tr, t.bl].iter().any(|f| {
+            used.iter()
+                .any(|u| (u.0 - f.x).abs() < 2.0 && (u.1 - f.y).abs() < 2.0)
+        }) {
+            continue;
+        }
+        let v0 = ((t.dim_estimate - 17.0) / 4.0).round().clamp(1.0, 40.0) as usize;
+        let mut versions = vec![v0];
+        for dv in [1usize, 2] {
+            if v0 + dv <= 40 {
+                versions.push(v0 + dv);
+            }
+            if v0 > dv {
+                versions.push(v0 - dv);
+            }
+        }
+        for v in versions {
+            let dim = 17 + 4 * v;
+            if let Some((d, _)) = try_grid(img, integral, t, dim, name) {
+                used.extend([t.tl, t.tr, t.bl].iter().map(|f| (f.x, f.y)));
+                push(out, d);
+                if first_only {
+                    return;
+                }
+                break;
+            }
+        }
+    }
+}
+
+fn try_grid(
+    img: &GrayImage,
+    integral: &Integral,
+    t: &finder::Triple,
+    dim: usize,
+    name: &'static str,
+) -> Option<(Decoded, grid::Homography)> {
+    let by_alignment =
+        || grid::locate(img, t, dim).and_then(|h| sample_and_decode(img, integral, h, dim, name));
+    let by_edges = || {
+        grid::locate_by_edges(img, t, dim)
+            .and_then(|h| sample_and_decode(img, integral, h, dim, name))
+    };
+    // finders of clearly different sizes mean strong perspective: edges first
+    let m = [t.tl.module, t.tr.module, t.bl.module];
+    let spread = m.iter().copied().fold(0.0, f32::max)
+        / m.iter().copied().fold(f32::MAX, f32::min).max(1e-3);
+    if spread > 1.3 {
+        by_edges().or_else(by_alignment)
+    } else {
+        by_alignment().or_else(by_edges)
+    }
+}
+
+fn sample_and_decode(
+    img: &GrayImage,
+    integral: &Integral,
+    h: grid::Homography,
+    dim: usize,
+    name: &'static str,
+) -> Option<(Decoded, grid::Homography)> {
+    let vals = grid::sample_modules(img, &h, dim);
+    let thr = grid::local_thresholds(img, integral, &h, dim);
+    let dark: Vec<bool> = vals.iter().zip(&thr).map(|(v, t)| *v < *t).collect();
+    if let Some(d) = decode_matrix(dim, &dark, name) {
+        return Some((d, h));
+    }
+    // second opinion: one global threshold over the sampled modules
+    let mut sorted = vals.clone();
+    sorted.sort_by(f32::total_cmp);
+    let lo = sorted[sorted.len() / 10];
+    let hi = sorted[sorted.len() * 9 / 10];
+    let mid = (lo + hi) / 2.0;
+    let dark2: Vec<bool> = vals.iter().map(|v| *v < mid).collect();
+    if dark2 != dark
+        && let Some(d) = decode_matrix(dim, &dark2, name)
+    {
+        return Some((d, h));
+    }
+    // blur spreads each module into its neighbours: undo some of it on the
+    // module grid (unsharp mask against the 4-neighbour mean)
+    let at = |x: usize, y: usize| vals[y * dim + x];
+    let sharp: Vec<f32> = (0..dim * dim)
+        .map(|i| {
+            let (x, y) = (i % dim, i / dim);
+            let mut sum = 0.0;
+            let mut n = 0.0;
+            for (nx, ny) in [
+                (x.wrapping_sub(1), y),
+                (x + 1, y),
+                (x, y.wrapping_sub(1)),
+                (x, y + 1),
+            ] {
+                if nx < dim && ny < dim {
+                    sum += at(nx, ny);
+                    n += 1.0;
+                }
+            }
+            let v = at(x, y);
+            v + 0.8 * (v - sum / n)
+        })
+        .collect();
+    let dark3: Vec<bool> = sharp.iter().zip(&thr).map(|(v, t)| *v < *t).collect();
+    if dark3 != dark {
+        return decode_matrix(dim, &dark3, name).map(|d| (d, h));
+    }
+    None
+}
+
+/// Fraction of the timing-pattern modules (row and column 6 between the
+/// finders) that alternate as they must. A wrong size or map scores near 0.5.
+fn timing_score(dim: usize, dark: &[bool]) -> f32 {
+    if dim < 21 || dark.len() < dim * dim {
+        return 0.0;
+    }
+    let mut ok = 0;
+    let mut n = 0;
+    for i in 8..dim - 8 {
+        let want = i % 2 == 0;
+        ok += usize::from(dark[6 * dim + i] == want) + usize::from(dark[i * dim + 6] == want);
+        n += 2;
+    }
+    ok as f32 / n as f32
+}
+
+/// Hand a sampled module matrix to rqrr's decoder (format, ECC, text).
+/// rqrr's Reed–Solomon syndromes cost ~5 ms for a version-16 code, so a
+/// matrix whose timing patterns are mostly wrong is not worth the call.
+pub fn decode_matrix(dim: usize, dark: &[bool], name: &'static str) -> Option<Decoded> {
+    if timing_score(dim, dark) < 0.7 {
+        return None;
+    }
+    catch_unwind(AssertUnwindSafe(|| {
+        let g = grid::to_rqrr(dim, dark);
+        let mut bytes = Vec::new();
+        g.decode_to(&mut bytes).ok()?;
+        Some(Decoded {
+            text: String::from_utf8_lossy(&bytes).into_owned(),
+            bytes,
+            attempt: name,
+        })
+    }))
+    .ok()
+    .flatten()
+}
+
+fn rqrr_bitmap(bm: &Bitmap, name: &'static str, out: &mut Vec<Decoded>) {
+    let found = catch_unwind(AssertUnwindSafe(|| {
+        let mut p = rqrr::PreparedImage::prepare_from_bitmap(bm.w, bm.h, |x, y| bm.get(x, y));
+        collect_grids!(p, name)
+    }));
+    for d in found.unwrap_or_default() {
+        push(out, d);
+    }
+}
+
+fn rqrr_plain(img: &GrayImage, name: &'static str, out: &mut Vec<Decoded>) {
+    let found = catch_unwind(AssertUnwindSafe(|| {
+        let mut p = rqrr::PreparedImage::prepare(img.clone());
+        collect_grids!(p, name)
+    }));
+    for d in found.unwrap_or_default() {
+        push(out, d);
+    }
+}
+
+/// A code found by [`locate_code`]: text, outer corners (TL, TR, BR, BL) in
+/// pixels, side in modules.
+pub type LocatedCode = (Decoded, [(f64, f64); 4], usize);
+
+/// Find and decode a code on a clean image (a printed page) with the project's
+/// own detector, returning its text and the pixel positions of its four outer
+/// corners (top-left, top-right, bottom-right, bottom-left, in code
+/// orientation) and its side in modules. Used by the camera simulator.
+pub fn locate_code(img: &GrayImage) -> Option<LocatedCode> {
+    let (w, h) = (img.width() as usize, img.height() as usize);
+    if w < 21 || h < 21 {
+        return None;
+    }
+    let integral = Integral::new(img);
+    let r = (w.max(h) / 40).clamp(6, 60);
+    for bm in [
+        binarize::local_mean(img, &integral, r, 8),
+        binarize::global(img, binarize::otsu_level(img)),
+    ] {
+        let finders = finder::find_finders(&bm);
+        for t in finder::group(&finders, 14).iter().take(12) {
+            let v0 = ((t.dim_estimate - 17.0) / 4.0).round().clamp(1.0, 40.0) as usize;
+            for v in [v0, v0 + 1, v0.saturating_sub(1)] {
+                if !(1..=40).contains(&v) {
+                    continue;
+                }
+                let dim = 17 + 4 * v;
+                if let Some((d, hm)) = try_grid(img, &integral, t, dim, "locate") {
+                    let n = dim as f64;
+                    let c = [
+                        hm.map(0.0, 0.0),
+                        hm.map(n, 0.0),
+                        hm.map(n, n),
+                        hm.map(0.0, n),
+                    ];
+                    return Some((d, c, dim));
+                }
+            }
+        }
+    }
+    None
+}
+
+/// Human-readable trace of the own detector on one frame (for tuning).
+#[doc(hidden)]
+pub fn debug_report(img: &GrayImage) -> String {
+    use std::fmt::Write;
+    let mut s = String::new();
+    let integral = Integral::new(img);
+    let r = (img.width().max(img.height()) as usize / 60).clamp(6, 60);
+    let bm = if std::env::var_os("EVISA_DEBUG_OTSU").is_some() {
+        binarize::global(img, binarize::otsu_level(img))
+    } else {
+        binarize::local_mean(img, &integral, r, 15)
+    };
+    let finders = finder::find_finders(&bm);
+    let mut fs = finders.clone();
+    fs.sort_by_key(|f| std::cmp::Reverse(f.hits));
+    for f in fs.iter().take(15) {
+        let _ = writeln!(
+            s,
+            "finder ({:.1},{:.1}) m={:.2} hits={}",
+            f.x, f.y, f.module, f.hits
+        );
+    }
+    for t in finder::group(&finders, 14).iter().take(5) {
+        let _ = writeln!(
+            s,
+            "triple tl=({:.0},{:.0}) tr=({:.0},{:.0}) bl=({:.0},{:.0}) dim~{:.1} score={:.2}",
+            t.tl.x, t.tl.y, t.tr.x, t.tr.y, t.bl.x, t.bl.y, t.dim_estimate, t.score
+        );
+        let v0 = ((t.dim_estimate - 17.0) / 4.0).round().clamp(1.0, 40.0) as usize;
+        for v in [v0, v0 + 1, v0.saturating_sub(1)] {
+            let dim = 17 + 4 * v;
+            let ok = try_grid(img, &integral, t, dim, "dbg").is_some();
+            let _ = writeln!(s, "  v{v} dim {dim}: {}", if ok { "READ" } else { "fail" });
+        }
+    }
+    s
+}
+
+/// The local-mean bitmap the first attempt uses, as an image (for tuning).
+#[doc(hidden)]
+pub fn debug_bitmap(img: &GrayImage) -> GrayImage {
+    let integral = Integral::new(img);
+    let r = (img.width().max(img.height()) as usize / 60).clamp(6, 60);
+    let bm = binarize::local_mean(img, &integral, r, 15);
+    GrayImage::from_fn(img.width(), img.height(), |x, y| {
+        [if bm.get(x as usize, y as usize) {
+            0
+        } else {
+            255
+        }]
+        .into()
+    })
+}
+
+/// Stage timings of the first attempt on one frame, in ms (for tuning).
+#[doc(hidden)]
+pub fn debug_timings(img: &GrayImage) -> Vec<(&'static str, f64)> {
+    let mut v = Vec::new();
+    let t = Instant::now();
+    let integral = Integral::new(img);
+    v.push(("integral", t.elapsed().as_secs_f64() * 1e3));
+    let t = Instant::now();
+    let r = (img.width().max(img.height()) as usize / 60).clamp(6, 60);
+    let bm = binarize::local_mean(img, &integral, r, 15);
+    v.push(("binarise", t.elapsed().as_secs_f64() * 1e3));
+    let t = Instant::now();
+    let finders = finder::find_finders(&bm);
+    v.push(("finders", t.elapsed().as_secs_f64() * 1e3));
+    let t = Instant::now();
+    let triples = finder::group(&finders, 14);
+    v.push(("group", t.elapsed().as_secs_f64() * 1e3));
+    if let Some(tr) = triples.first() {
+        let v0 = ((tr.dim_estimate - 17.0) / 4.0).round().clamp(1.0, 40.0) as usize;
+        let dim = 17 + 4 * v0;
+        let t = Instant::now();
+        let hs = grid::locate(img, tr, dim);
+        v.push(("locate", t.elapsed().as_secs_f64() * 1e3));
+        if let Some(h) = hs.as_ref() {
+            let t = Instant::now();
+            let vals = grid::sample_modules(img, h, dim);
+            let thr = grid::local_thresholds(img, &integral, h, dim);
+            v.push(("sample", t.elapsed().as_secs_f64() * 1e3));
+            let dark: Vec<bool> = vals.iter().zip(&thr).map(|(a, b)| a < b).collect();
+            let t = Instant::now();
+            for _ in 0..20 {
+                let _ = decode_matrix(dim, &dark, "t");
+            }
+            v.push(("rqrr decode (x20)", t.elapsed().as_secs_f64() * 1e3));
+            let t = Instant::now();
+            for _ in 0..20 {
+                let _ = grid::to_rqrr(dim, &dark);
+            }
+            v.push(("SimpleGrid (x20)", t.elapsed().as_secs_f64() * 1e3));
+            let g = grid::to_rqrr(dim, &dark);
+            let t = Instant::now();
+            for _ in 0..20 {
+                let _ = g.get_raw_data();
+            }
+            v.push(("get_raw_data (x20)", t.elapsed().as_secs_f64() * 1e3));
+        }
+    }
+    v
+}

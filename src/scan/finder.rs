@@ -1,0 +1,277 @@
+//! The project's own finder-pattern detection and grouping. rqrr's grouping
+//! projects neighbour distances through one finder's own (poorly estimated)
+//! perspective and rejects most tilted or blurred codes; here finders are found
+//! by 1:1:3:1:1 run-length scans (rows, then cross-checked on the column and the
+//! row through the centre) and grouped by plain triangle geometry, ranked, and
+//! handed on as candidate triples.
+
+use super::binarize::Bitmap;
+
+/// A finder-pattern candidate: centre in pixels, module size, hit count.
+#[derive(Debug, Clone, Copy)]
+pub struct Finder {
+    pub x: f32,
+    pub y: f32,
+    pub module: f32,
+    pub hits: u32,
+}
+
+/// Three finders in QR orientation (top-left, top-right, bottom-left) plus the
+/// estimated side length in modules.
+#[derive(Debug, Clone, Copy)]
+pub struct Triple {
+    pub tl: Finder,
+    pub tr: Finder,
+    pub bl: Finder,
+    pub dim_estimate: f32,
+    pub score: f32,
+}
+
+fn ratio_ok(st: &[usize; 5], tol: f32) -> bool {
+    let total: usize = st.iter().sum();
+    if total < 7 || st.contains(&0) {
+        return false;
+    }
+    let m = total as f32 / 7.0;
+    let v = m * tol;
+    (st[0] as f32 - m).abs() < v
+        && (st[1] as f32 - m).abs() < v
+        && (st[2] as f32 - 3.0 * m).abs() < 3.0 * v
+        && (st[3] as f32 - m).abs() < v
+        && (st[4] as f32 - m).abs() < v
+}
+
+/// Run-length scan along a line through `(cx, cy)` in direction `(dx, dy)`,
+/// returning the centre offset (in steps) and the pattern total when the
+/// 1:1:3:1:1 pattern is centred there.
+fn cross_check(
+    bm: &Bitmap,
+    cx: usize,
+    cy: usize,
+    dx: isize,
+    dy: isize,
+    max_run: usize,
+) -> Option<(f32, usize)> {
+    let inside =
+        |x: isize, y: isize| x >= 0 && y >= 0 && (x as usize) < bm.w && (y as usize) < bm.h;
+    let dark = |x: isize, y: isize| bm.get(x as usize, y as usize);
+    let mut st = [0usize; 5];
+    let (cx, cy) = (cx as isize, cy as isize);
+    if !dark(cx, cy) {
+        return None;
+    }
+    // backwards from the centre: states 2,1,0
+    let mut i = 0isize;
+    while inside(cx - i * dx, cy - i * dy) && dark(cx - i * dx, cy - i * dy) {
+        st[2] += 1;
+        i += 1;
+    }
+    while inside(cx - i * dx, cy - i * dy) && !dark(cx - i * dx, cy - i * dy) && st[1] <= max_run {
+        st[1] += 1;
+        i += 1;
+    }
+    while inside(cx - i * dx, cy - i * dy) && dark(cx - i * dx, cy - i * dy) && st[0] <= max_run {
+        st[0] += 1;
+        i += 1;
+    }
+    let back = st[2];
+    let mut j = 1isize;
+    while inside(cx + j * dx, cy + j * dy) && dark(cx + j * dx, cy + j * dy) {
+        st[2] += 1;
+        j += 1;
+    }
+    while inside(cx + j * dx, cy + j * dy) && !dark(cx + j * dx, cy + j * dy) && st[3] <= max_run {
+        st[3] += 1;
+        j += 1;
+    }
+    while inside(cx + j * dx, cy + j * dy) && dark(cx + j * dx, cy + j * dy) && st[4] <= max_run {
+        st[4] += 1;
+        j += 1;
+    }
+    if !ratio_ok(&st, 0.9) {
+        return None;
+    }
+    // centre of the middle run relative to (cx, cy)
+    let start = -(back as f32) + 1.0;
+    let centre = start + st[2] as f32 / 2.0 - 0.5;
+    Some((centre, st.iter().sum()))
+}
+
+/// Find finder-pattern candidates in a binary image.
+pub fn find_finders(bm: &Bitmap) -> Vec<Finder> {
+    let mut found: Vec<Finder> = Vec::new();
+    if bm.w < 7 || bm.h < 7 {
+        return found;
+    }
+    for y in 0..bm.h {
+        let mut st = [0usize; 5];
+        let mut cur = 0usize;
+        let mut x = 0usize;
+        while x <= bm.w {
+            let dark = x < bm.w && bm.get(x, y);
+            if dark {
+                if cur & 1 == 1 {
+                    cur += 1;
+                }
+                st[cur] += 1;
+            } else if cur & 1 == 0 {
+                if cur == 4 {
+                    // loose on purpose: blur and 2 px modules distort the runs;
+                    // the cross-checks and grouping weed out false hits
+                    if ratio_ok(&st, 0.7) {
+                        let end = x; // exclusive end of state 4
+                        let cxf = end as f32 - st[4] as f32 - st[3] as f32 - st[2] as f32 / 2.0;
+                        try_candidate(bm, cxf, y, &st, &mut found);
+                    }
+                    st = [st[2], st[3], st[4], 1, 0];
+                    cur = 3;
+                } else if st[cur] > 0 || cur > 0 {
+                    cur += 1;
+                    st[cur] += 1;
+                }
+            } else {
+                st[cur] += 1;
+            }
+            x += 1;
+        }
+    }
+    found
+}
+
+fn try_candidate(bm: &Bitmap, cxf: f32, y: usize, st: &[usize; 5], found: &mut Vec<Finder>) {
+    let total: usize = st.iter().sum();
+    let cx = cxf.floor().max(0.0) as usize;
+    if cx >= bm.w {
+        return;
+    }
+    let max_run = total;
+    let Some((dy, vt)) = cross_check(bm, cx, y, 0, 1, max_run) else {
+        return;
+    };
+    let cyf = y as f32 + dy;
+    let cy = cyf.round().clamp(0.0, (bm.h - 1) as f32) as usize;
+    let Some((dx, ht)) = cross_check(bm, cx, cy, 1, 0, max_run) else {
+        return;
+    };
+    let cxf2 = cx as f32 + dx;
+    // vertical and horizontal sizes must roughly agree (allow perspective)
+    let (a, b) = (vt as f32, ht as f32);
+    if a > 2.5 * b || b > 2.5 * a {
+        return;
+    }
+    // a diagonal check rejects text and stripes
+    let cx2 = cxf2.round().clamp(0.0, (bm.w - 1) as f32) as usize;
+    if cross_check(bm, cx2, cy, 1, 1, max_run * 2).is_none()
+        && cross_check(bm, cx2, cy, 1, -1, max_run * 2).is_none()
+    {
+        return;
+    }
+    let module = (a + b) / 14.0;
+    for f in found.iter_mut() {
+        if (f.x - cxf2).abs() <= module.max(f.module) * 1.5
+            && (f.y - cyf).abs() <= module.max(f.module) * 1.5
+        {
+            let n = f.hits as f32;
+            f.x = (f.x * n + cxf2) / (n + 1.0);
+            f.y = (f.y * n + cyf) / (n + 1.0);
+            f.module = (f.module * n + module) / (n + 1.0);
+            f.hits += 1;
+            return;
+        }
+    }
+    found.push(Finder {
+        x: cxf2,
+        y: cyf,
+        module,
+        hits: 1,
+    });
+}
+
+fn dist(a: &Finder, b: &Finder) -> f32 {
+    ((a.x - b.x).powi(2) + (a.y - b.y).powi(2)).sqrt()
+}
+
+/// Group candidates into plausible QR corner triples, best first.
+pub fn group(finders: &[Finder], max_candidates: usize) -> Vec<Triple> {
+    let mut cands: Vec<Finder> = finders.to_vec();
+    cands.sort_by_key(|c| std::cmp::Reverse(c.hits));
+    cands.truncate(max_candidates);
+    let n = cands.len();
+    let mut out = Vec::new();
+    for i in 0..n {
+        for j in (i + 1)..n {
+            for k in (j + 1)..n {
+                if let Some(t) = orient(&cands[i], &cands[j], &cands[k]) {
+                    out.push(t);
+                }
+            }
+        }
+    }
+    out.sort_by(|a, b| b.score.total_cmp(&a.score));
+    out
+}
+
+fn orient(a: &Finder, b: &Finder, c: &Finder) -> Option<Triple> {
+    let (ms, mx) = {
+        let m = [a.module, b.module, c.module];
+        (
+            m.iter().cloned().fold(f32::MAX, f32::min),
+            m.iter().cloned().fold(0.0, f32::max),
+        )
+    };
+    // strong perspective makes the far finders less than half the near one
+    if mx > ms * 3.0 {
+        return None;
+    }
+    let (dab, dbc, dca) = (dist(a, b), dist(b, c), dist(c, a));
+    // top-left is opposite the longest side
+    let (tl, p, q) = if dbc >= dab && dbc >= dca {
+        (a, b, c)
+    } else if dca >= dab && dca >= dbc {
+        (b, c, a)
+    } else {
+        (c, a, b)
+    };
+    let (ux, uy) = (p.x - tl.x, p.y - tl.y);
+    let (vx, vy) = (q.x - tl.x, q.y - tl.y);
+    let cross = ux * vy - uy * vx;
+    let (tr, bl) = if cross > 0.0 { (p, q) } else { (q, p) };
+    let lu = dist(tl, tr);
+    let lv = dist(tl, bl);
+    if lu < 1.0 || lv < 1.0 {
+        return None;
+    }
+    let ratio = lu / lv;
+    if !(0.5..=2.0).contains(&ratio) {
+        return None;
+    }
+    let cos = (ux * vx + uy * vy) / (lu * lv);
+    if cos.abs() > 0.5 {
+        return None;
+    }
+    // run lengths along rows/columns overstate the module by 1/cos of the
+    // code's rotation (folded into ±45°)
+    let quarter = std::f32::consts::FRAC_PI_2;
+    let ang = uy.atan2(ux).rem_euclid(quarter);
+    let fold = ang.cos().max((quarter - ang).cos());
+    let m_u = (tl.module + tr.module) / 2.0 * fold;
+    let m_v = (tl.module + bl.module) / 2.0 * fold;
+    let dim = (lu / m_u + lv / m_v) / 2.0 + 7.0;
+    if !(17.0..=185.0).contains(&dim) {
+        return None;
+    }
+    // prefer square, right-angled, consistent, often-hit triples
+    // Real finders are hit on many rows; the weakest member counts most.
+    // Size disagreement is penalised mildly, as perspective causes it too.
+    let min_hits = a.hits.min(b.hits).min(c.hits) as f32;
+    let score = -(cos.abs() * 2.0) - (ratio.ln()).abs() - 0.5 * (mx / ms).ln()
+        + ((a.hits + b.hits + c.hits) as f32).ln() * 0.3
+        + 0.6 * min_hits.ln();
+    Some(Triple {
+        tl: *tl,
+        tr: *tr,
+        bl: *bl,
+        dim_estimate: dim,
+        score,
+    })
+}

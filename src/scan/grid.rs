@@ -1,0 +1,471 @@
+//! From a finder triple to a module matrix: an initial affine map from the
+//! three finder centres, refined into a least-squares homography with every
+//! alignment pattern located by template matching (not just rqrr's single
+//! spiral-searched anchor), then sampled per module against a local threshold.
+//! The matrix is handed to `rqrr::Grid::new(SimpleGrid::from_func(..))`.
+
+use super::binarize::{Integral, sample};
+use super::finder::Triple;
+use image::GrayImage;
+
+/// Projective map from module coordinates (x, y) to image pixels.
+#[derive(Debug, Clone, Copy)]
+pub struct Homography(pub [f64; 9]);
+
+impl Homography {
+    pub fn map(&self, x: f64, y: f64) -> (f64, f64) {
+        let h = &self.0;
+        let w = h[6] * x + h[7] * y + h[8];
+        let w = if w.abs() < 1e-12 { 1e-12 } else { w };
+        (
+            (h[0] * x + h[1] * y + h[2]) / w,
+            (h[3] * x + h[4] * y + h[5]) / w,
+        )
+    }
+
+    /// Least-squares fit (h33 = 1) over `pts` = (module x, module y, px, py).
+    /// With `affine` the projective row is fixed to (0, 0, 1).
+    pub fn fit(pts: &[(f64, f64, f64, f64)], affine: bool) -> Option<Self> {
+        let n = if affine { 6 } else { 8 };
+        if pts.len() < if affine { 3 } else { 4 } {
+            return None;
+        }
+        // normalise for conditioning
+        let (mut mx, mut my, mut px, mut py) = (0.0, 0.0, 0.0, 0.0);
+        for p in pts {
+            mx += p.0;
+            my += p.1;
+            px += p.2;
+            py += p.3;
+        }
+        let k = pts.len() as f64;
+        let (mx, my, px, py) = (mx / k, my / k, px / k, py / k);
+        let mut sm = 0.0;
+        let mut sp = 0.0;
+        for p in pts {
+            sm += ((p.0 - mx).powi(2) + (p.1 - my).powi(2)).sqrt();
+            sp += ((p.2 - px).powi(2) + (p.3 - py).powi(2)).sqrt();
+        }
+        let sm = if sm > 0.0 { k / sm } else { 1.0 };
+        let sp = if sp > 0.0 { k / sp } else { 1.0 };
+        let mut ata = [[0f64; 8]; 8];
+        let mut atb = [0f64; 8];
+        for p in pts {
+            let (x, y) = ((p.0 - mx) * sm, (p.1 - my) * sm);
+            let (u, v) = ((p.2 - px) * sp, (p.3 - py) * sp);
+            let r1 = [x, y, 1.0, 0.0, 0.0, 0.0, -u * x, -u * y];
+            let r2 = [0.0, 0.0, 0.0, x, y, 1.0, -v * x, -v * y];
+            for (r, b) in [(r1, u), (r2, v)] {
+                for i in 0..n {
+                    atb[i] += r[i] * b;
+                    for j in 0..n {
+                        ata[i][j] += r[i] * r[j];
+                    }
+                }
+            }
+        }
+        let sol = solve(&mut ata, &mut atb, n)?;
+        let mut h = [0f64; 9];
+        h[..n].copy_from_slice(&sol[..n]);
+        h[8] = 1.0;
+        // compose: T_p^-1 * H * T_m
+        let tm = [sm, 0.0, -sm * mx, 0.0, sm, -sm * my, 0.0, 0.0, 1.0];
+        let tpi = [1.0 / sp, 0.0, px, 0.0, 1.0 / sp, py, 0.0, 0.0, 1.0];
+        let r = mul(&tpi, &mul(&h, &tm));
+        if r.iter().any(|v| !v.is_finite()) {
+            return None;
+        }
+        Some(Homography(r))
+    }
+
+    /// Pixels per module (the two column vectors' lengths) at module (x, y).
+    pub fn jacobian(&self, x: f64, y: f64) -> [f64; 4] {
+        let (x0, y0) = self.map(x, y);
+        let (x1, y1) = self.map(x + 1.0, y);
+        let (x2, y2) = self.map(x, y + 1.0);
+        [x1 - x0, x2 - x0, y1 - y0, y2 - y0]
+    }
+}
+
+fn mul(a: &[f64; 9], b: &[f64; 9]) -> [f64; 9] {
+    let mut r = [0f64; 9];
+    for i in 0..3 {
+        for j in 0..3 {
+            r[i * 3 + j] = (0..3).map(|k| a[i * 3 + k] * b[k * 3 + j]).sum();
+        }
+    }
+    r
+}
+
+fn solve(a: &mut [[f64; 8]; 8], b: &mut [f64; 8], n: usize) -> Option<[f64; 8]> {
+    for c in 0..n {
+        let p = (c..n).max_by(|&i, &j| a[i][c].abs().total_cmp(&a[j][c].abs()))?;
+        if a[p][c].abs() < 1e-9 {
+            return None;
+        }
+        a.swap(c, p);
+        b.swap(c, p);
+        for r in 0..n {
+            if r != c {
+                let f = a[r][c] / a[c][c];
+                if f != 0.0 {
+                    let pivot = a[c];
+                    for (k, v) in a[r].iter_mut().enumerate().take(n).skip(c) {
+                        *v -= f * pivot[k];
+                    }
+                    b[r] -= f * b[c];
+                }
+            }
+        }
+    }
+    let mut x = [0f64; 8];
+    for i in 0..n {
+        x[i] = b[i] / a[i][i];
+    }
+    Some(x)
+}
+
+/// Alignment-pattern centre coordinates (module index) for a version.
+pub fn alignment_positions(version: usize) -> Vec<usize> {
+    if version < 2 {
+        return Vec::new();
+    }
+    let num = version / 7 + 2;
+    let step = if version == 32 {
+        26
+    } else {
+        (version * 4 + num * 2 + 1) / (num * 2 - 2) * 2
+    };
+    let mut res = vec![6usize];
+    let mut pos = version * 4 + 10;
+    let mut tail = Vec::new();
+    for _ in 0..num - 1 {
+        tail.push(pos);
+        pos -= step;
+    }
+    tail.reverse();
+    res.extend(tail);
+    res
+}
+
+/// Template score of an alignment pattern centred at pixel `(cx, cy)` with
+/// module axes `j` (dx/dmx, dx/dmy, dy/dmx, dy/dmy): light ring minus dark parts.
+fn apat_score(img: &GrayImage, cx: f64, cy: f64, j: &[f64; 4]) -> f32 {
+    let s = |mx: f64, my: f64| {
+        sample(
+            img,
+            (cx + j[0] * mx + j[1] * my) as f32,
+            (cy + j[2] * mx + j[3] * my) as f32,
+        )
+    };
+    let centre = s(0.0, 0.0);
+    let mut ring1 = 0.0;
+    let mut ring1_max: f32 = 0.0;
+    let mut ring1_min: f32 = 255.0;
+    for (dx, dy) in [
+        (-1.0, -1.0),
+        (0.0, -1.0),
+        (1.0, -1.0),
+        (1.0, 0.0),
+        (1.0, 1.0),
+        (0.0, 1.0),
+        (-1.0, 1.0),
+        (-1.0, 0.0),
+    ] {
+        let v = s(dx, dy);
+        ring1 += v;
+        ring1_max = ring1_max.max(v);
+        ring1_min = ring1_min.min(v);
+    }
+    ring1 /= 8.0;
+    let mut ring2 = 0.0;
+    let mut ring2_max: f32 = 0.0;
+    for i in -2i32..=2 {
+        for (dx, dy) in [(i as f64, -2.0), (i as f64, 2.0)] {
+            let v = s(dx, dy);
+            ring2 += v;
+            ring2_max = ring2_max.max(v);
+        }
+        if i.abs() < 2 {
+            for (dx, dy) in [(-2.0, i as f64), (2.0, i as f64)] {
+                let v = s(dx, dy);
+                ring2 += v;
+                ring2_max = ring2_max.max(v);
+            }
+        }
+    }
+    ring2 /= 16.0;
+    // average contrast, penalised by the worst light and dark samples
+    let avg = ring1 - 0.5 * (centre + ring2);
+    let worst = ring1_min - ring2_max.max(centre);
+    0.6 * avg + 0.4 * worst
+}
+
+/// Search for the alignment pattern near its predicted place; returns the best
+/// centre and its score.
+fn find_apat(img: &GrayImage, h: &Homography, mx: f64, my: f64, radius: f64) -> (f64, f64, f32) {
+    let (px, py) = h.map(mx, my);
+    let j = h.jacobian(mx, my);
+    let mut best = (px, py, f32::MIN);
+    let steps = (radius / 0.34).ceil() as i32;
+    for sy in -steps..=steps {
+        for sx in -steps..=steps {
+            let (dx, dy) = (sx as f64 * 0.34, sy as f64 * 0.34);
+            let cx = px + j[0] * dx + j[1] * dy;
+            let cy = py + j[2] * dx + j[3] * dy;
+            let sc = apat_score(img, cx, cy, &j);
+            if sc > best.2 {
+                best = (cx, cy, sc);
+            }
+        }
+    }
+    // refine
+    let (bx, by) = (best.0, best.1);
+    for sy in -3..=3 {
+        for sx in -3..=3 {
+            let (dx, dy) = (sx as f64 * 0.1, sy as f64 * 0.1);
+            let cx = bx + j[0] * dx + j[1] * dy;
+            let cy = by + j[2] * dx + j[3] * dy;
+            let sc = apat_score(img, cx, cy, &j);
+            if sc > best.2 {
+                best = (cx, cy, sc);
+            }
+        }
+    }
+    best
+}
+
+/// Contrast of a finder: mean of the light ring minus mean of the dark core.
+fn finder_contrast(img: &GrayImage, h: &Homography, mx: f64, my: f64) -> f32 {
+    let j = h.jacobian(mx, my);
+    let (cx, cy) = h.map(mx, my);
+    let s = |dx: f64, dy: f64| {
+        sample(
+            img,
+            (cx + j[0] * dx + j[1] * dy) as f32,
+            (cy + j[2] * dx + j[3] * dy) as f32,
+        )
+    };
+    let dark = (s(0.0, 0.0) + s(0.8, 0.0) + s(-0.8, 0.0) + s(0.0, 0.8) + s(0.0, -0.8)) / 5.0;
+    let light = (s(2.0, 0.0) + s(-2.0, 0.0) + s(0.0, 2.0) + s(0.0, -2.0)) / 4.0;
+    light - dark
+}
+
+/// The outer edge of a finder from its centre along `axis` (one module, in
+/// pixels, measured with the finder's own module size so that perspective
+/// does not push the edge out of the search range): where the grey profile
+/// crosses from the dark outer ring to the light outside, sub-pixel.
+fn finder_edge(img: &GrayImage, centre: (f64, f64), axis: (f64, f64)) -> Option<(f64, f64)> {
+    let at = |t: f64| {
+        let (x, y) = (centre.0 + t * axis.0, centre.1 + t * axis.1);
+        (x, y, sample(img, x as f32, y as f32))
+    };
+    let dark = (at(0.0).2 + at(0.5).2 + at(1.0).2) / 3.0;
+    let light = (at(1.8).2 + at(2.0).2 + at(2.2).2) / 3.0;
+    if light - dark < 10.0 {
+        return None;
+    }
+    let mid = (dark + light) / 2.0;
+    // the ring must be dark somewhere in 2.5..3.6, then the edge follows
+    let mut t = 2.5;
+    let mut seen_dark = false;
+    let mut prev = at(t);
+    while t < 5.0 {
+        let nt = t + 0.1;
+        let cur = at(nt);
+        if prev.2 < mid {
+            seen_dark = true;
+        }
+        if seen_dark && prev.2 < mid && cur.2 >= mid {
+            let f = f64::from((mid - prev.2) / (cur.2 - prev.2).max(1e-3));
+            let te = t + 0.1 * f;
+            if !(2.9..=4.3).contains(&te) {
+                return None;
+            }
+            let (x, y, _) = at(te);
+            return Some((x, y));
+        }
+        prev = cur;
+        t = nt;
+    }
+    None
+}
+
+/// Locate the grid for a triple assuming side `dim`; returns the refined map.
+pub fn locate(img: &GrayImage, t: &Triple, dim: usize) -> Option<Homography> {
+    let pts = finder_points(t, dim);
+    let affine = Homography::fit(&pts, true)?;
+    Some(refine(img, dim, affine, pts, false))
+}
+
+fn finder_points(t: &Triple, dim: usize) -> Vec<(f64, f64, f64, f64)> {
+    let d = dim as f64;
+    vec![
+        (3.5, 3.5, t.tl.x as f64, t.tl.y as f64),
+        (d - 3.5, 3.5, t.tr.x as f64, t.tr.y as f64),
+        (3.5, d - 3.5, t.bl.x as f64, t.bl.y as f64),
+    ]
+}
+
+/// The second candidate: the outer edges of the three finders (12 more
+/// points) carry the local scale at each corner, hence the perspective; start
+/// from a homography fitted to them (this wins when alignment patterns are
+/// missing or occluded, or the tilt is strong).
+pub fn locate_by_edges(img: &GrayImage, t: &Triple, dim: usize) -> Option<Homography> {
+    let d = dim as f64;
+    let pts = finder_points(t, dim);
+    let affine = Homography::fit(&pts, true)?;
+    let mut with_edges = pts;
+    for (f, (cx, cy)) in [
+        (t.tl, (3.5, 3.5)),
+        (t.tr, (d - 3.5, 3.5)),
+        (t.bl, (3.5, d - 3.5)),
+    ] {
+        let j = affine.jacobian(cx, cy);
+        let (ex, ey) = ((j[0], j[2]), (j[1], j[3]));
+        let (lx, ly) = (
+            (ex.0 * ex.0 + ex.1 * ex.1).sqrt(),
+            (ey.0 * ey.0 + ey.1 * ey.1).sqrt(),
+        );
+        if lx < 1e-6 || ly < 1e-6 {
+            continue;
+        }
+        // row/column runs overstate the module by 1/cos of the rotation
+        let quarter = std::f64::consts::FRAC_PI_2;
+        let ang = ex.1.atan2(ex.0).rem_euclid(quarter);
+        let m = f64::from(f.module) * ang.cos().max((quarter - ang).cos());
+        let (ux, uy) = (
+            (ex.0 / lx * m, ex.1 / lx * m),
+            (ey.0 / ly * m, ey.1 / ly * m),
+        );
+        for (dx, dy) in [(1.0, 0.0), (-1.0, 0.0), (0.0, 1.0), (0.0, -1.0)] {
+            let axis = (dx * ux.0 + dy * uy.0, dx * ux.1 + dy * uy.1);
+            if let Some((px, py)) = finder_edge(img, (f64::from(f.x), f64::from(f.y)), axis) {
+                with_edges.push((cx + 3.5 * dx, cy + 3.5 * dy, px, py));
+            }
+        }
+    }
+    if with_edges.len() < 3 + 10 {
+        return None;
+    }
+    let hp = Homography::fit(&with_edges, false)?;
+    Some(refine(img, dim, hp, with_edges, true))
+}
+
+/// Follow the alignment patterns outwards from the finders, refitting the map.
+fn refine(
+    img: &GrayImage,
+    dim: usize,
+    start: Homography,
+    mut pts: Vec<(f64, f64, f64, f64)>,
+    projective: bool,
+) -> Homography {
+    let mut h = start;
+    let version = (dim - 17) / 4;
+    let pos = alignment_positions(version);
+    if pos.is_empty() {
+        return h;
+    }
+    let contrast = finder_contrast(img, &h, 3.5, 3.5).max(8.0);
+    let last = *pos.last().unwrap_or(&0);
+    let mut centres: Vec<(usize, usize)> = Vec::new();
+    for &y in &pos {
+        for &x in &pos {
+            let on_finder = (x == 6 && (y == 6 || y == last)) || (x == last && y == 6);
+            if !on_finder {
+                centres.push((x, y));
+            }
+        }
+    }
+    // nearest the finders first: each found pattern refines the map that
+    // predicts the next, so perspective is followed outwards from the corner
+    centres.sort_by_key(|&(x, y)| (x + y, x.abs_diff(y)));
+    let mut interior = projective;
+    let mut found = 0;
+    for &(x, y) in &centres {
+        let (mx, my) = (x as f64 + 0.5, y as f64 + 0.5);
+        let radius = if (projective && found > 0) || (!projective && interior) {
+            2.0
+        } else {
+            3.0
+        };
+        let (cx, cy, sc) = find_apat(img, &h, mx, my, radius);
+        if sc < 0.35 * contrast {
+            continue;
+        }
+        pts.push((mx, my, cx, cy));
+        found += 1;
+        if x > 10 && y > 10 {
+            interior = true;
+        }
+        let refit = if interior && pts.len() >= 4 {
+            Homography::fit(&pts, false)
+        } else {
+            Homography::fit(&pts, true)
+        };
+        if let Some(nh) = refit {
+            h = nh;
+        }
+    }
+    if found >= 3 && interior {
+        // drop outliers (> 1 module) and refit once
+        let kept: Vec<_> = pts
+            .iter()
+            .copied()
+            .filter(|p| {
+                let (u, v) = h.map(p.0, p.1);
+                let j = h.jacobian(p.0, p.1);
+                let m =
+                    ((j[0] * j[0] + j[2] * j[2]).sqrt() + (j[1] * j[1] + j[3] * j[3]).sqrt()) / 2.0;
+                ((u - p.2).powi(2) + (v - p.3).powi(2)).sqrt() < m
+            })
+            .collect();
+        if kept.len() >= 5
+            && kept.len() < pts.len()
+            && let Some(nh) = Homography::fit(&kept, false)
+        {
+            h = nh;
+        }
+    }
+    h
+}
+
+/// Sample module values (grey) at module centres.
+pub fn sample_modules(img: &GrayImage, h: &Homography, dim: usize) -> Vec<f32> {
+    let mut v = Vec::with_capacity(dim * dim);
+    for y in 0..dim {
+        for x in 0..dim {
+            let (px, py) = h.map(x as f64 + 0.5, y as f64 + 0.5);
+            v.push(sample(img, px as f32, py as f32));
+        }
+    }
+    v
+}
+
+/// Local thresholds per module from the integral image (window ≈ 7 modules).
+pub fn local_thresholds(
+    img: &GrayImage,
+    integral: &Integral,
+    h: &Homography,
+    dim: usize,
+) -> Vec<f32> {
+    let (w, hh) = (img.width() as f64, img.height() as f64);
+    let mut v = Vec::with_capacity(dim * dim);
+    let j = h.jacobian(dim as f64 / 2.0, dim as f64 / 2.0);
+    let m = ((j[0] * j[0] + j[2] * j[2]).sqrt() + (j[1] * j[1] + j[3] * j[3]).sqrt()) / 2.0;
+    let r = (m * 3.5).clamp(2.0, 400.0) as usize;
+    for y in 0..dim {
+        for x in 0..dim {
+            let (px, py) = h.map(x as f64 + 0.5, y as f64 + 0.5);
+            let px = px.clamp(0.0, w - 1.0) as usize;
+            let py = py.clamp(0.0, hh - 1.0) as usize;
+            v.push(integral.mean(px, py, r) as f32);
+        }
+    }
+    v
+}
+
+/// A matrix handed to rqrr, `true` = dark module.
+pub fn to_rqrr(dim: usize, dark: &[bool]) -> rqrr::Grid<rqrr::SimpleGrid> {
+    rqrr::Grid::new(rqrr::SimpleGrid::from_func(dim, |x, y| dark[y * dim + x]))
+}
