@@ -66,6 +66,27 @@ enum Command {
         #[arg(long, default_value = "keys")]
         keys: PathBuf,
     },
+    /// Turn a printed e-visa page (`issue --png`) into photo-like camera frames by
+    /// category, with the expected text beside each frame (NAME.txt).
+    Simulate {
+        /// The page image.
+        #[arg(long)]
+        page: PathBuf,
+        /// File holding the QR text on the page (default: decoded from the page).
+        #[arg(long)]
+        text: Option<PathBuf>,
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long, default_value_t = 12)]
+        per_category: usize,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+    /// Benchmarks: `bench decode DIR…` reads every image with its NAME.txt beside it.
+    Bench {
+        #[command(subcommand)]
+        command: BenchCommand,
+    },
     /// The officer's booth terminal: sign in, scan, verdict, checklist, history.
     Kiosk(evisa::kiosk::KioskArgs),
     /// Officer accounts in the terminal's database.
@@ -149,6 +170,20 @@ enum UpdateCommand {
         out: PathBuf,
         #[arg(long)]
         name: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// Images read / total and median and p95 ms per image, per folder, one thread.
+    Decode {
+        dirs: Vec<PathBuf>,
+        /// Plain rqrr (prepare + detect_grids) instead of the pipeline: the baseline.
+        #[arg(long)]
+        plain: bool,
+        /// Per-frame time budget in ms, as the camera uses (default: none).
+        #[arg(long)]
+        budget_ms: Option<u64>,
     },
 }
 
@@ -258,6 +293,47 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Fixtures { out, keys } => {
             let n = evisa::fixtures::generate(&out, &keys)?;
             eprintln!("wrote {n} cases to {}", out.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Simulate {
+            page,
+            text,
+            out,
+            per_category,
+            seed,
+        } => {
+            let expected = match text {
+                Some(t) => read_text(&t)?.trim_end_matches(['\r', '\n']).to_string(),
+                None => decode_image(&page)?,
+            };
+            let img = image::open(&page)
+                .with_context(|| format!("cannot read image {}", page.display()))?
+                .to_luma8();
+            let written = evisa::scan::simulate(&img, &expected, &out, per_category, seed)?;
+            eprintln!("wrote {} frames under {}", written.len(), out.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bench {
+            command:
+                BenchCommand::Decode {
+                    dirs,
+                    plain,
+                    budget_ms,
+                },
+        } => {
+            use evisa::scan::bench::{BenchDecoder, bench_dirs_with};
+            if dirs.is_empty() {
+                bail!("name at least one folder of images");
+            }
+            let decoder = if plain {
+                BenchDecoder::PlainRqrr
+            } else {
+                BenchDecoder::Pipeline(evisa::scan::DecodeOptions {
+                    budget: budget_ms.map(std::time::Duration::from_millis),
+                    ..Default::default()
+                })
+            };
+            println!("{}", bench_dirs_with(&dirs, decoder));
             Ok(ExitCode::SUCCESS)
         }
         Command::Kiosk(args) => {
