@@ -555,43 +555,6 @@ impl Store {
         )?;
         Ok(())
     }
-
-    /// The most recent movements, newest first, for the officer's history view.
-    pub fn recent_movements(
-        &self,
-        limit: usize,
-    ) -> Result<Vec<(String, Movement, String)>, StoreError> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT visa_number, direction, date, checkpoint, recorded_at FROM movements ORDER BY id DESC LIMIT ?1",
-        )?;
-        let rows = stmt.query_map([limit as i64], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, String>(3)?,
-                r.get::<_, String>(4)?,
-            ))
-        })?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (vn, dir, date, checkpoint, at) = row?;
-            out.push((
-                vn,
-                Movement {
-                    direction: Direction::parse(&dir).ok_or(StoreError::Corrupt {
-                        table: "movements",
-                        column: "direction",
-                        value: dir.clone(),
-                    })?,
-                    date: parse_date(&date, "movements", "date")?,
-                    checkpoint,
-                },
-                at,
-            ));
-        }
-        Ok(out)
-    }
 }
 
 fn parse_date(s: &str, table: &'static str, column: &'static str) -> Result<Date, StoreError> {
