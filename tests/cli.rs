@@ -190,3 +190,66 @@ fn not_an_evisa_says_so() {
     );
     assert!(json["visa"].is_null());
 }
+
+#[test]
+fn simulate_then_bench_decode_reads_the_real_page() {
+    let tmp = tempfile::tempdir().unwrap();
+    let page = root().join("fixtures/visas/eriksson-page.png");
+    let out = evisa(
+        &[
+            "simulate",
+            "--page",
+            page.to_str().unwrap(),
+            "--out",
+            "frames",
+            "--per-category",
+            "1",
+            "--seed",
+            "3",
+        ],
+        tmp.path(),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let expected = std::fs::read_to_string(root().join("fixtures/visas/eriksson.qr.txt")).unwrap();
+    let nominal = tmp.path().join("frames/nominal");
+    let txt = std::fs::read_dir(&nominal)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "txt"))
+        .expect("a NAME.txt beside each frame");
+    assert_eq!(
+        std::fs::read_to_string(&txt).unwrap().trim_end(),
+        expected.trim_end()
+    );
+    // A nominal camera frame of the printed page reads back to the signed text.
+    let frame = txt.with_extension("png");
+    let out = evisa(&["decode", frame.to_str().unwrap()], tmp.path());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap().trim_end(),
+        expected.trim_end()
+    );
+
+    let out = evisa(&["bench", "decode", "frames"], tmp.path());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let table = String::from_utf8(out.stdout).unwrap();
+    let total = table
+        .lines()
+        .find(|l| l.starts_with("TOTAL"))
+        .expect("a TOTAL row");
+    assert!(total.contains("/9"), "{table}");
+    let out = evisa(&["bench", "decode"], tmp.path());
+    assert_eq!(out.status.code(), Some(2));
+}
