@@ -35,6 +35,7 @@ struct RawConfig {
     direction: Option<String>,
     database: Option<PathBuf>,
     trust_store: Option<PathBuf>,
+    update_root_key: Option<PathBuf>,
     language: Option<String>,
     pair_timeout_secs: Option<i64>,
     trust_update_max_age_days: Option<i64>,
@@ -111,6 +112,8 @@ pub struct KioskConfig {
     pub direction: Direction,
     pub database: PathBuf,
     pub trust_store: PathBuf,
+    /// The pinned public half of the ministry's update root key (SPKI PEM).
+    pub update_root_key: PathBuf,
     pub language: Lang,
     /// How long the first half of a QR+MRZ pair waits for the other half.
     pub pair_timeout: Duration,
@@ -128,6 +131,7 @@ impl Default for KioskConfig {
             direction: Direction::Entry,
             database: "evisa.db".into(),
             trust_store: "keys".into(),
+            update_root_key: crate::update::DEFAULT_ROOT_PUB.into(),
             language: Lang::En,
             pair_timeout: Duration::from_secs(60),
             trust_update_max_age_days: 30,
@@ -241,6 +245,7 @@ impl KioskConfig {
         };
         let database = path(raw.database, d.database, "database")?;
         let trust_store = path(raw.trust_store, d.trust_store, "trust_store")?;
+        let update_root_key = path(raw.update_root_key, d.update_root_key, "update_root_key")?;
         let s = raw.sources;
         if s.keyboard == Some(false) {
             return Err(invalid(
@@ -294,6 +299,7 @@ impl KioskConfig {
             direction,
             database,
             trust_store,
+            update_root_key,
             language,
             pair_timeout,
             trust_update_max_age_days,
@@ -312,6 +318,10 @@ mod tests {
         let c = KioskConfig::parse(text, Path::new("/etc/evisa")).unwrap();
         assert_eq!(c.checkpoint, "NQZ");
         assert_eq!(c.database, Path::new("/etc/evisa/evisa.db"));
+        assert_eq!(
+            c.update_root_key,
+            Path::new("/etc/evisa/keys/TEST-ONLY-update-root.pub")
+        );
         assert_eq!(c.sources.names(), vec![KEYBOARD]);
     }
 

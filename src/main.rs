@@ -152,14 +152,20 @@ enum UpdateCommand {
     /// Verify and apply an update file (terminal side); a refused file changes nothing.
     Import {
         file: PathBuf,
-        /// The pinned root public key (SPKI PEM).
-        #[arg(long, env = "EVISA_UPDATE_ROOT", default_value = evisa::update::DEFAULT_ROOT_PUB)]
-        root_pub: PathBuf,
-        #[arg(long, env = "EVISA_DB", default_value = "evisa.db")]
-        db: PathBuf,
-        /// The trust folder a trust update replaces.
-        #[arg(long, default_value = "keys")]
-        keys: PathBuf,
+        /// The pinned root public key, SPKI PEM (default: the configuration's
+        /// `update_root_key`, else keys/TEST-ONLY-update-root.pub).
+        #[arg(long, env = "EVISA_UPDATE_ROOT")]
+        root_pub: Option<PathBuf>,
+        /// Database (default: the configuration's `database`, else evisa.db).
+        #[arg(long, env = "EVISA_DB")]
+        db: Option<PathBuf>,
+        /// The trust folder a trust update replaces (default: the configuration's
+        /// `trust_store`, else keys/).
+        #[arg(long)]
+        keys: Option<PathBuf>,
+        /// The terminal configuration that pins the root key and names the paths.
+        #[arg(long, env = "EVISA_CONFIG")]
+        config: Option<PathBuf>,
         /// Who imports it, for the audit log.
         #[arg(long)]
         officer: Option<String>,
@@ -448,8 +454,16 @@ fn update_command(c: UpdateCommand) -> Result<ExitCode> {
             root_pub,
             db,
             keys,
+            config,
             officer,
         } => {
+            let cfg = match &config {
+                Some(p) => evisa::config::KioskConfig::load(p)?,
+                None => evisa::config::KioskConfig::default(),
+            };
+            let root_pub = root_pub.unwrap_or(cfg.update_root_key);
+            let db = db.unwrap_or(cfg.database);
+            let keys = keys.unwrap_or(cfg.trust_store);
             let root = update::read_root_pub(&root_pub)?;
             let refused = |e: update::UpdateError| -> Result<ExitCode> {
                 if e.is_rejection() {

@@ -524,3 +524,54 @@ fn sample_update_files_behave_as_named() {
         "cannot be replayed",
     );
 }
+
+#[test]
+fn the_configuration_pins_the_root_key_and_paths() {
+    let b = booth();
+    let file = b.dir.join("update.evu");
+    std::fs::write(&file, revocations(3, &["EV26KZ0012345"])).unwrap();
+    let run = |root: &Path| {
+        let cfg = b.dir.join("kiosk.toml");
+        std::fs::write(
+            &cfg,
+            format!(
+                "database = {:?}\ntrust_store = {:?}\nupdate_root_key = {:?}\n",
+                b.db, b.keys, root
+            ),
+        )
+        .unwrap();
+        Command::new(env!("CARGO_BIN_EXE_evisa"))
+            .args(["update", "import"])
+            .arg(&file)
+            .arg("--config")
+            .arg(&cfg)
+            .output()
+            .unwrap()
+    };
+    // A pinned root that did not sign the file: refused, nothing changed.
+    let foreign = b.dir.join("foreign.pub");
+    let other = SigningKey::from_bytes(&[7; 32]);
+    use ed25519_dalek::pkcs8::{EncodePublicKey, spki::der::pem::LineEnding};
+    std::fs::write(
+        &foreign,
+        other
+            .verifying_key()
+            .to_public_key_pem(LineEnding::LF)
+            .unwrap(),
+    )
+    .unwrap();
+    let o = run(&foreign);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        Store::open_existing(&b.db)
+            .unwrap()
+            .last_update()
+            .unwrap()
+            .is_none()
+    );
+    // The configured root, database and trust folder: applied.
+    let o = run(&b.root_pub);
+    assert!(o.status.success(), "{}", text(&o));
+    let s = Store::open_existing(&b.db).unwrap();
+    assert!(s.history("EV26KZ0012345").unwrap().revoked.is_some());
+}
