@@ -52,13 +52,7 @@ fn main() {
         n += 1;
         let t0 = Instant::now();
         let r = std::panic::catch_unwind(|| {
-            let mut img = rqrr::PreparedImage::prepare(g.clone());
-            let grids = img.detect_grids();
-            let res = grids
-                .first()
-                .map(|g| g.decode().map(|(_, s)| s).map_err(|e| format!("{e:?}")));
-            let ok = grids.iter().find_map(|g| g.decode().ok().map(|(_, s)| s));
-            (grids.len(), ok.map(Ok).or(res))
+            grids_outcome(&rqrr::PreparedImage::prepare(g.clone()).detect_grids())
         });
         t_plain += t0.elapsed().as_secs_f64() * 1000.0;
         let c = match r {
@@ -70,17 +64,14 @@ fn main() {
         let bm = evisa::scan::debug_bitmap(&g);
         let t0 = Instant::now();
         let r = std::panic::catch_unwind(|| {
-            let mut img = rqrr::PreparedImage::prepare_from_bitmap(
-                bm.width() as usize,
-                bm.height() as usize,
-                |x, y| bm.get_pixel(x as u32, y as u32)[0] == 0,
-            );
-            let grids = img.detect_grids();
-            let res = grids
-                .first()
-                .map(|g| g.decode().map(|(_, s)| s).map_err(|e| format!("{e:?}")));
-            let ok = grids.iter().find_map(|g| g.decode().ok().map(|(_, s)| s));
-            (grids.len(), ok.map(Ok).or(res))
+            grids_outcome(
+                &rqrr::PreparedImage::prepare_from_bitmap(
+                    bm.width() as usize,
+                    bm.height() as usize,
+                    |x, y| bm.get_pixel(x as u32, y as u32)[0] == 0,
+                )
+                .detect_grids(),
+            )
         });
         t_bitmap += t0.elapsed().as_secs_f64() * 1000.0;
         let c = match r {
@@ -113,4 +104,16 @@ fn main() {
         println!("  {v:4}  {k}");
     }
     println!("own pipeline: {own_read} read");
+}
+
+/// How many grids rqrr grouped, and the first text it decoded (else the first grid's
+/// decode error).
+fn grids_outcome<G: rqrr::BitGrid>(
+    grids: &[rqrr::Grid<G>],
+) -> (usize, Option<Result<String, String>>) {
+    let res = grids
+        .first()
+        .map(|g| g.decode().map(|(_, s)| s).map_err(|e| format!("{e:?}")));
+    let ok = grids.iter().find_map(|g| g.decode().ok().map(|(_, s)| s));
+    (grids.len(), ok.map(Ok).or(res))
 }

@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 use time::Date;
 use time::macros::date;
 
-use crate::dates::{self, PartialDate};
+use crate::dates::PartialDate;
 use crate::issue;
 use crate::mrz::Td3Fields;
 use crate::payload::{self, Category, Claims, Envelope, Holder, Sex, Visa};
@@ -897,9 +897,4 @@ fn strip_key(v: ciborium::value::Value, key: &str) -> ciborium::value::Value {
 pub fn load_manifest(dir: &Path) -> anyhow::Result<Manifest> {
     let text = std::fs::read_to_string(dir.join("cases.json"))?;
     Ok(serde_json::from_str(&text)?)
-}
-
-/// Parses a manifest date (for test harnesses).
-pub fn case_date(s: &str) -> Option<Date> {
-    dates::parse_iso(s)
 }

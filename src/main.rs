@@ -510,14 +510,7 @@ fn update_command(c: UpdateCommand) -> Result<ExitCode> {
             }
         }
         UpdateCommand::KeygenRoot { out, name } => {
-            if name.is_empty() || name.contains(['/', '\\']) || name.starts_with('.') {
-                bail!("--name {name:?} must be a plain file name");
-            }
-            std::fs::create_dir_all(&out)
-                .with_context(|| format!("cannot create {}", out.display()))?;
-            let key = issue::generate_key();
-            let key_path = out.join(format!("{name}.key"));
-            write_private(&key_path, issue::key_to_pem(&key)?.as_bytes())?;
+            let (key, key_path) = new_secret_key(&out, &name)?;
             let pub_path = out.join(format!("{name}.pub"));
             std::fs::write(&pub_path, update::root_pub_pem(&key.verifying_key())?)
                 .with_context(|| format!("cannot write {}", pub_path.display()))?;
@@ -545,7 +538,8 @@ fn parse_date(s: &str) -> Result<Date> {
     dates::parse_iso(s).ok_or_else(|| anyhow!("{s:?} is not a YYYY-MM-DD date"))
 }
 
-fn keygen(out: &Path, name: &str, label: Option<&str>, nb: &str, na: &str) -> Result<ExitCode> {
+/// Generates a signing key and writes it as `OUT/NAME.key` (PKCS#8 PEM, 0600).
+fn new_secret_key(out: &Path, name: &str) -> Result<(ed25519_dalek::SigningKey, PathBuf)> {
     if name.is_empty() || name.contains(['/', '\\']) || name.starts_with('.') {
         bail!("--name {name:?} must be a plain file name");
     }
@@ -553,6 +547,11 @@ fn keygen(out: &Path, name: &str, label: Option<&str>, nb: &str, na: &str) -> Re
     let key = issue::generate_key();
     let key_path = out.join(format!("{name}.key"));
     write_private(&key_path, issue::key_to_pem(&key)?.as_bytes())?;
+    Ok((key, key_path))
+}
+
+fn keygen(out: &Path, name: &str, label: Option<&str>, nb: &str, na: &str) -> Result<ExitCode> {
+    let (key, key_path) = new_secret_key(out, name)?;
     let toml_path = out.join(format!("{name}.toml"));
     let entry = trust::render_key_file(
         label.unwrap_or(name),

@@ -19,7 +19,7 @@ fn seeded_db(case: &Case, dir: &Path, visa_number: Option<&str>) -> PathBuf {
     for m in &case.seed_movements {
         let movement = Movement {
             direction: Direction::parse(&m.direction).unwrap(),
-            date: fixtures::case_date(&m.date).unwrap(),
+            date: evisa::dates::parse_iso(&m.date).unwrap(),
             checkpoint: m.checkpoint.clone(),
         };
         store
@@ -84,10 +84,8 @@ fn every_fixture_case_gives_its_expected_verdict() {
     let mut seen_codes = std::collections::BTreeSet::new();
     for case in &manifest.cases {
         let qr_text = std::fs::read_to_string(fx.join(&case.qr_file)).unwrap();
-        let vn = evisa::payload::unwrap_transport(&qr_text)
-            .ok()
-            .and_then(|b| evisa::payload::parse_cose(&b).ok())
-            .and_then(|c| evisa::payload::parse_claims(&c.payload).ok())
+        let vn = evisa::rules::read_visa(&qr_text, &evisa::trust::TrustStore::default())
+            .claims
             .map(|c| c.visa.number);
         let db = seeded_db(case, tmp.path(), vn.as_deref());
         let qr_path = fx.join(&case.qr_file);

@@ -206,33 +206,29 @@ fn apat_score(img: &GrayImage, cx: f64, cy: f64, j: &[f64; 4]) -> f32 {
 fn find_apat(img: &GrayImage, h: &Homography, mx: f64, my: f64, radius: f64) -> (f64, f64, f32) {
     let (px, py) = h.map(mx, my);
     let j = h.jacobian(mx, my);
-    let mut best = (px, py, f32::MIN);
-    let steps = (radius / 0.34).ceil() as i32;
-    for sy in -steps..=steps {
-        for sx in -steps..=steps {
-            let (dx, dy) = (sx as f64 * 0.34, sy as f64 * 0.34);
-            let cx = px + j[0] * dx + j[1] * dy;
-            let cy = py + j[2] * dx + j[3] * dy;
-            let sc = apat_score(img, cx, cy, &j);
-            if sc > best.2 {
-                best = (cx, cy, sc);
+    // Steps are in module units, mapped to pixels through the local Jacobian.
+    let search = |(ox, oy): (f64, f64), steps: i32, step: f64, mut best: (f64, f64, f32)| {
+        for sy in -steps..=steps {
+            for sx in -steps..=steps {
+                let (dx, dy) = (sx as f64 * step, sy as f64 * step);
+                let cx = ox + j[0] * dx + j[1] * dy;
+                let cy = oy + j[2] * dx + j[3] * dy;
+                let sc = apat_score(img, cx, cy, &j);
+                if sc > best.2 {
+                    best = (cx, cy, sc);
+                }
             }
         }
-    }
-    // refine
-    let (bx, by) = (best.0, best.1);
-    for sy in -3..=3 {
-        for sx in -3..=3 {
-            let (dx, dy) = (sx as f64 * 0.1, sy as f64 * 0.1);
-            let cx = bx + j[0] * dx + j[1] * dy;
-            let cy = by + j[2] * dx + j[3] * dy;
-            let sc = apat_score(img, cx, cy, &j);
-            if sc > best.2 {
-                best = (cx, cy, sc);
-            }
-        }
-    }
-    best
+        best
+    };
+    let coarse = search(
+        (px, py),
+        (radius / 0.34).ceil() as i32,
+        0.34,
+        (px, py, f32::MIN),
+    );
+    // Refine around the coarse winner.
+    search((coarse.0, coarse.1), 3, 0.1, coarse)
 }
 
 /// Contrast of a finder: mean of the light ring minus mean of the dark core.

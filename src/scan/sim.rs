@@ -321,29 +321,25 @@ fn gaussian_blur(src: &[f32], w: usize, h: usize, sigma: f64) -> Vec<f32> {
         .collect();
     let ks: f32 = k.iter().sum();
     let k: Vec<f32> = k.iter().map(|v| v / ks).collect();
-    let mut tmp = vec![0f32; w * h];
-    for y in 0..h {
-        for x in 0..w {
-            let mut a = 0.0;
-            for (i, kv) in k.iter().enumerate() {
-                let xx = (x as isize + i as isize - r).clamp(0, w as isize - 1) as usize;
-                a += src[y * w + xx] * kv;
+    // Separable: the same 1-D pass along rows, then along columns.
+    let pass = |input: &[f32], along_rows: bool| {
+        let (len, stride) = if along_rows { (w, 1) } else { (h, w) };
+        let mut out = vec![0f32; w * h];
+        for y in 0..h {
+            for x in 0..w {
+                let pos = if along_rows { x } else { y };
+                let base = y * w + x - pos * stride;
+                let mut a = 0.0;
+                for (i, kv) in k.iter().enumerate() {
+                    let p = (pos as isize + i as isize - r).clamp(0, len as isize - 1) as usize;
+                    a += input[base + p * stride] * kv;
+                }
+                out[y * w + x] = a;
             }
-            tmp[y * w + x] = a;
         }
-    }
-    let mut out = vec![0f32; w * h];
-    for y in 0..h {
-        for x in 0..w {
-            let mut a = 0.0;
-            for (i, kv) in k.iter().enumerate() {
-                let yy = (y as isize + i as isize - r).clamp(0, h as isize - 1) as usize;
-                a += tmp[yy * w + x] * kv;
-            }
-            out[y * w + x] = a;
-        }
-    }
-    out
+        out
+    };
+    pass(&pass(src, true), false)
 }
 
 /// Errors of the simulator.
