@@ -24,4 +24,5 @@ pub mod scan;
 pub mod store;
 pub mod terminal;
 pub mod trust;
+pub mod untrusted;
 pub mod update;
