@@ -12,11 +12,8 @@ use crate::rules::Direction;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("cannot read configuration {path}: {source}")]
-    Read {
-        path: String,
-        source: std::io::Error,
-    },
+    #[error("terminal configuration: {0}")]
+    Read(#[from] crate::files::ReadError),
     #[error("configuration {path}: {message}")]
     Syntax { path: String, message: String },
     #[error("configuration setting `{setting}` = {value}: {problem}")]
@@ -36,6 +33,7 @@ struct RawConfig {
     database: Option<PathBuf>,
     trust_store: Option<PathBuf>,
     update_root_key: Option<PathBuf>,
+    training: Option<bool>,
     language: Option<String>,
     pair_timeout_secs: Option<i64>,
     trust_update_max_age_days: Option<i64>,
@@ -112,8 +110,12 @@ pub struct KioskConfig {
     pub direction: Direction,
     pub database: PathBuf,
     pub trust_store: PathBuf,
-    /// The pinned public half of the ministry's update root key (SPKI PEM).
-    pub update_root_key: PathBuf,
+    /// The pinned public half of the ministry's update root key (SPKI PEM). No
+    /// default: a trust anchor is never a path the program chose by itself.
+    pub update_root_key: Option<PathBuf>,
+    /// A training machine: test-only keys (spec §5) may be loaded. Off unless the
+    /// file says `training = true`.
+    pub training: bool,
     pub language: Lang,
     /// How long the first half of a QR+MRZ pair waits for the other half.
     pub pair_timeout: Duration,
@@ -131,7 +133,8 @@ impl Default for KioskConfig {
             direction: Direction::Entry,
             database: "evisa.db".into(),
             trust_store: "keys".into(),
-            update_root_key: crate::update::DEFAULT_ROOT_PUB.into(),
+            update_root_key: None,
+            training: false,
             language: Lang::En,
             pair_timeout: Duration::from_secs(60),
             trust_update_max_age_days: 30,
@@ -155,10 +158,11 @@ fn invalid(
 impl KioskConfig {
     /// Reads and validates a file; relative paths in it are relative to its folder.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-            path: path.display().to_string(),
-            source,
-        })?;
+        let text = crate::files::read_capped_text(
+            path,
+            crate::files::MAX_CONFIG,
+            "a terminal configuration",
+        )?;
         let base = path.parent().unwrap_or(Path::new(""));
         Self::parse(&text, base).map_err(|e| match e {
             ConfigError::Syntax { message, .. } => ConfigError::Syntax {
@@ -245,7 +249,10 @@ impl KioskConfig {
         };
         let database = path(raw.database, d.database, "database")?;
         let trust_store = path(raw.trust_store, d.trust_store, "trust_store")?;
-        let update_root_key = path(raw.update_root_key, d.update_root_key, "update_root_key")?;
+        let update_root_key = raw
+            .update_root_key
+            .map(|p| path(Some(p), PathBuf::new(), "update_root_key"))
+            .transpose()?;
         let s = raw.sources;
         if s.keyboard == Some(false) {
             return Err(invalid(
@@ -300,6 +307,7 @@ impl KioskConfig {
             database,
             trust_store,
             update_root_key,
+            training: raw.training.unwrap_or(false),
             language,
             pair_timeout,
             trust_update_max_age_days,
@@ -318,10 +326,19 @@ mod tests {
         let c = KioskConfig::parse(text, Path::new("/etc/evisa")).unwrap();
         assert_eq!(c.checkpoint, "NQZ");
         assert_eq!(c.database, Path::new("/etc/evisa/evisa.db"));
+        // No trust anchor by default: the operator sets it.
+        assert_eq!(c.update_root_key, None);
+        assert!(!c.training);
+        let c = KioskConfig::parse(
+            "update_root_key = \"root.pub\"\ntraining = true\n",
+            Path::new("/etc/evisa"),
+        )
+        .unwrap();
         assert_eq!(
-            c.update_root_key,
-            Path::new("/etc/evisa/keys/TEST-ONLY-update-root.pub")
+            c.update_root_key.as_deref(),
+            Some(Path::new("/etc/evisa/root.pub"))
         );
+        assert!(c.training);
         assert_eq!(c.sources.names(), vec![KEYBOARD]);
     }
 

@@ -203,6 +203,8 @@ pub fn run(args: KioskArgs) -> Result<()> {
     } else {
         Terminal::open(&cfg.trust_store, Some(&cfg.database))?
     };
+    // Spec §5: test-only keys only in training; stale import staging folders go.
+    crate::update::terminal_start(&cfg.trust_store, &terminal.trust, args.demo || cfg.training)?;
     let last_update = terminal.store.as_mut().and_then(worker::last_trust_update);
     let trust = TrustSummary::of(&terminal.trust, last_update);
     let settings = Settings {

@@ -10,6 +10,7 @@
 pub mod audit;
 pub mod config;
 pub mod dates;
+pub mod files;
 pub mod fixtures;
 pub mod i18n;
 pub mod issue;

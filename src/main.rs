@@ -4,7 +4,6 @@
 //! Exit status: 0 ACCEPT (or success), 1 REJECT (or a check that found a problem),
 //! 2 usage or operational error.
 
-use std::io::Read as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -12,10 +11,12 @@ use anyhow::{Context, Result, anyhow, bail};
 use clap::{Args, Parser, Subcommand};
 use time::Date;
 
+use evisa::files::{self, read_capped_text};
 use evisa::issue::{self, VisaFile};
 use evisa::payload::Envelope;
 use evisa::rules::{Direction, Verdict};
 use evisa::terminal::{self, Terminal};
+use evisa::untrusted::printable;
 use evisa::{dates, report, trust};
 
 #[derive(Parser)]
@@ -55,7 +56,7 @@ enum Command {
         #[arg(long)]
         png: Option<PathBuf>,
     },
-    /// Print the QR text found in a PNG or JPEG image.
+    /// Print the QR text found in a PNG or JPEG image (control characters escaped).
     Decode { image: PathBuf },
     /// Check an e-visa against a passport MRZ (spec §6).
     Verify(VerifyArgs),
@@ -153,9 +154,13 @@ enum UpdateCommand {
     Import {
         file: PathBuf,
         /// The pinned root public key, SPKI PEM (default: the configuration's
-        /// `update_root_key`, else keys/TEST-ONLY-update-root.pub).
+        /// `update_root_key`; there is no other default).
         #[arg(long, env = "EVISA_UPDATE_ROOT")]
         root_pub: Option<PathBuf>,
+        /// Training machine: accept a TEST-ONLY root key and TEST-ONLY issuer keys
+        /// (also `training = true` in the configuration).
+        #[arg(long)]
+        training: bool,
         /// Database (default: the configuration's `database`, else evisa.db).
         #[arg(long, env = "EVISA_DB")]
         db: Option<PathBuf>,
@@ -214,17 +219,25 @@ struct VerifyArgs {
     checkpoint: Option<String>,
     #[arg(long, default_value = "entry")]
     direction: String,
-    /// Trust-store folder (default: from --config, else keys/).
+    /// Trust-store folder (default: from --config, else keys/, with a warning on
+    /// every verdict).
     #[arg(long)]
     keys: Option<PathBuf>,
-    /// Terminal configuration file (the kiosk's), for checkpoint and trust store.
+    /// Terminal configuration file (the kiosk's): checkpoint, trust store and
+    /// database. A configured terminal refuses TEST-ONLY keys unless in training.
     #[arg(long, env = "EVISA_CONFIG")]
     config: Option<PathBuf>,
+    /// Database with the terminal's crossings and revocations (default: from
+    /// --config; without one, history and revocations are not checked).
     #[arg(long)]
     db: Option<PathBuf>,
     /// Record an ACCEPT as an entry (or exit) in the database.
-    #[arg(long, requires = "db")]
+    #[arg(long)]
     record: bool,
+    /// Training: a configured terminal may use TEST-ONLY keys (also `training =
+    /// true` in the configuration). Verdicts still say so.
+    #[arg(long)]
+    training: bool,
     #[arg(long)]
     json: bool,
 }
@@ -244,10 +257,19 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("evisa: error: {}", error_chain(&e));
+            eprintln!("evisa: error: {}", printable_lines(&error_chain(&e)));
             ExitCode::from(2)
         }
     }
+}
+
+/// Escapes every control character but the line breaks of a multi-line message
+/// (a TOML error quotes the lines at fault): messages can quote file contents.
+fn printable_lines(s: &str) -> String {
+    s.split('\n')
+        .map(|l| printable(l).into_owned())
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// The error and its causes on one line, skipping a cause that the message before it
@@ -276,10 +298,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
             not_after,
         } => keygen(&out, &name, label.as_deref(), &not_before, &not_after),
         Command::Issue { key, visa, png } => {
-            let key = issue::key_from_pem(&read_text(&key)?)
-                .with_context(|| key.display().to_string())?;
-            let file =
-                VisaFile::parse(&read_text(&visa)?).with_context(|| visa.display().to_string())?;
+            let pem = read_capped_text(&key, files::MAX_KEY_FILE, "a PEM signing key")?;
+            let key = issue::key_from_pem(&pem).with_context(|| key.display().to_string())?;
+            let text = read_capped_text(&visa, files::MAX_VISA_FILE, "a visa description")?;
+            let file = VisaFile::parse(&text).with_context(|| visa.display().to_string())?;
             let claims = file.to_claims()?;
             let text = issue::sign(&claims, &key, &Envelope::default());
             if let Some(png) = png {
@@ -291,8 +313,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Decode { image } => {
+            // A QR can hold any bytes; an e-visa's text has nothing to escape.
             let text = decode_image(&image)?;
-            println!("{text}");
+            println!("{}", printable(&text));
             Ok(ExitCode::SUCCESS)
         }
         Command::Verify(args) => verify(args),
@@ -309,12 +332,12 @@ fn run(cli: Cli) -> Result<ExitCode> {
             seed,
         } => {
             let expected = match text {
-                Some(t) => read_text(&t)?.trim_end_matches(['\r', '\n']).to_string(),
+                Some(t) => read_capped_text(&t, files::MAX_QR_TEXT, "a QR text file")?
+                    .trim_end_matches(['\r', '\n'])
+                    .to_string(),
                 None => decode_image(&page)?,
             };
-            let img = image::open(&page)
-                .with_context(|| format!("cannot read image {}", page.display()))?
-                .to_luma8();
+            let img = files::read_image(&page)?.to_luma8();
             let written = evisa::scan::simulate(&img, &expected, &out, per_category, seed)?;
             eprintln!("wrote {} frames under {}", written.len(), out.display());
             Ok(ExitCode::SUCCESS)
@@ -379,7 +402,8 @@ fn audit_command(c: AuditCommand) -> Result<ExitCode> {
                     Ok(ExitCode::SUCCESS)
                 }
                 Verification::Broken(b) => {
-                    println!("audit chain BROKEN at {b}");
+                    // The row's text comes from a database file that may be hostile.
+                    println!("audit chain BROKEN at {}", printable_lines(&b.to_string()));
                     Ok(ExitCode::from(1))
                 }
             }
@@ -425,11 +449,15 @@ fn update_command(c: UpdateCommand) -> Result<ExitCode> {
             issued,
             out,
         } => {
-            let root = issue::key_from_pem(&read_text(&root_key)?)
-                .with_context(|| root_key.display().to_string())?;
+            let pem = read_capped_text(&root_key, files::MAX_KEY_FILE, "a PEM root key")?;
+            let root = issue::key_from_pem(&pem).with_context(|| root_key.display().to_string())?;
             let content = match (keys, revoked_visas) {
                 (Some(dir), _) => update::trust_content_from_dir(&dir)?,
-                (_, Some(file)) => update::revoked_content_from_text(&read_text(&file)?)?,
+                (_, Some(file)) => update::revoked_content_from_text(&read_capped_text(
+                    &file,
+                    update::MAX_FILE as u64,
+                    "a visa revocation list",
+                )?)?,
                 _ => unreachable!("clap requires one content"),
             };
             let issued = match issued {
@@ -452,6 +480,7 @@ fn update_command(c: UpdateCommand) -> Result<ExitCode> {
         UpdateCommand::Import {
             file,
             root_pub,
+            training,
             db,
             keys,
             config,
@@ -461,22 +490,31 @@ fn update_command(c: UpdateCommand) -> Result<ExitCode> {
                 Some(p) => evisa::config::KioskConfig::load(p)?,
                 None => evisa::config::KioskConfig::default(),
             };
-            let root_pub = root_pub.unwrap_or(cfg.update_root_key);
+            let training = training || cfg.training;
+            // The trust anchor is never a default path (spec §5).
+            let root_pub = root_pub
+                .or(cfg.update_root_key)
+                .ok_or(update::UpdateError::NoRootKey)?;
             let db = db.unwrap_or(cfg.database);
             let keys = keys.unwrap_or(cfg.trust_store);
-            let root = update::read_root_pub(&root_pub)?;
+            let root = update::load_root_pub(&root_pub, training, &mut |w| {
+                eprintln!("evisa: warning: {w}")
+            })?;
             let refused = |e: update::UpdateError| -> Result<ExitCode> {
                 if e.is_rejection() {
                     eprintln!(
-                        "evisa: update {} refused, nothing changed: {e}",
-                        file.display()
+                        "evisa: update {} refused, nothing changed: {}",
+                        file.display(),
+                        printable(&e.to_string())
                     );
                     Ok(ExitCode::from(1))
                 } else {
                     Err(e.into())
                 }
             };
-            let parsed = match update::read_file(&file, &root) {
+            let parsed = match update::read_file(&file, &root)
+                .and_then(|u| update::check_content_policy(&u, training).map(|()| u))
+            {
                 Ok(u) => u,
                 Err(e) => return refused(e),
             };
@@ -497,7 +535,7 @@ fn update_command(c: UpdateCommand) -> Result<ExitCode> {
                         "applied {} update #{} (issued {}): {what}{}",
                         done.kind.as_str(),
                         done.seq,
-                        done.issued,
+                        printable(&done.issued),
                         if done.completed_interrupted {
                             " (the trust folder already held it; recorded the interrupted import)"
                         } else {
@@ -523,15 +561,6 @@ fn update_command(c: UpdateCommand) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
-}
-
-fn read_text(path: &Path) -> Result<String> {
-    if path == Path::new("-") {
-        let mut s = String::new();
-        std::io::stdin().read_to_string(&mut s)?;
-        return Ok(s);
-    }
-    std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))
 }
 
 fn parse_date(s: &str) -> Result<Date> {
@@ -589,9 +618,7 @@ fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
 }
 
 fn decode_image(path: &Path) -> Result<String> {
-    let img = image::open(path)
-        .with_context(|| format!("cannot read image {}", path.display()))?
-        .to_luma8();
+    let img = files::read_image(path)?.to_luma8();
     // A still image is not a live frame: no time budget, every attempt may run.
     let opts = evisa::scan::DecodeOptions {
         budget: None,
@@ -605,13 +632,13 @@ fn decode_image(path: &Path) -> Result<String> {
 fn verify(a: VerifyArgs) -> Result<ExitCode> {
     let qr = match (&a.qr, &a.qr_file, &a.image) {
         (Some(q), _, _) => q.clone(),
-        (_, Some(f), _) => read_text(f)?,
+        (_, Some(f), _) => read_capped_text(f, files::MAX_QR_TEXT, "a QR text file")?,
         (_, _, Some(img)) => decode_image(img)?,
         _ => unreachable!("clap requires one QR input"),
     };
     let mrz = match (&a.mrz, &a.mrz_file) {
         (Some(m), _) => m.clone(),
-        (_, Some(f)) => read_text(f)?,
+        (_, Some(f)) => read_capped_text(f, files::MAX_MRZ_TEXT, "a passport MRZ file")?,
         _ => unreachable!("clap requires one MRZ input"),
     };
     let date = match &a.date {
@@ -625,6 +652,8 @@ fn verify(a: VerifyArgs) -> Result<ExitCode> {
         .as_deref()
         .map(evisa::config::KioskConfig::load)
         .transpose()?;
+    let training = a.training || config.as_ref().is_some_and(|c| c.training);
+    let default_keys = a.keys.is_none() && config.is_none();
     let keys = a
         .keys
         .clone()
@@ -635,13 +664,35 @@ fn verify(a: VerifyArgs) -> Result<ExitCode> {
         .clone()
         .or_else(|| config.as_ref().map(|c| c.checkpoint.clone()))
         .unwrap_or_else(|| "NQZ".to_string());
+    // A configured terminal checks against its own records: its database must exist,
+    // or revocations and entry counts would silently go unchecked.
+    let db = match (&a.db, &config) {
+        (Some(db), _) => Some(db.clone()),
+        (None, Some(c)) => {
+            if !c.database.is_file() {
+                bail!(
+                    "the configured database {} (setting `database`) does not exist; a configured terminal checks revocations and entries against it",
+                    c.database.display()
+                );
+            }
+            Some(c.database.clone())
+        }
+        (None, None) => None,
+    };
+    if a.record && db.is_none() {
+        bail!("--record needs a database (--db FILE, or --config with `database`)");
+    }
     // Whoever can write the trust folder or the database can forge a verdict.
-    for p in std::iter::once(keys.as_path()).chain(a.db.as_deref()) {
+    for p in std::iter::once(keys.as_path()).chain(db.as_deref()) {
         if let Some(problem) = evisa::permissions::unsafe_permissions(p) {
             eprintln!("evisa: warning: {problem}");
         }
     }
-    let mut term = Terminal::open(&keys, a.db.as_deref())?;
+    let mut term = Terminal::open(&keys, db.as_deref())?;
+    if config.is_some() {
+        // A configured terminal, not a tool run: the trust policy applies (spec §5).
+        term.trust.check_policy(&keys, training)?;
+    }
     let at = terminal::checkpoint(date, &code, direction);
     let decision = term.verify(&qr, &mrz, &at)?;
     if a.record {
@@ -652,10 +703,11 @@ fn verify(a: VerifyArgs) -> Result<ExitCode> {
             term.audit_verdict(&decision, &at, None, None)?;
         }
     }
+    let warnings = verdict_warnings(&term.trust, &keys, default_keys, db.is_none(), &decision);
     if a.json {
-        println!("{}", report::decision_json(&decision));
+        println!("{}", report::decision_json_warned(&decision, &warnings));
     } else {
-        print!("{}", report::decision_text(&decision));
+        print!("{}", report::decision_text_warned(&decision, &warnings));
         if a.record && decision.verdict == Verdict::Accept {
             println!(
                 "recorded: {} at {} on {}",
@@ -669,4 +721,62 @@ fn verify(a: VerifyArgs) -> Result<ExitCode> {
         Verdict::Accept => ExitCode::SUCCESS,
         Verdict::Reject => ExitCode::from(1),
     })
+}
+
+/// What a verdict's reader must be told about how it was reached: test-only keys in
+/// the trust store (named when one signed this visa), a trust store nobody chose,
+/// and no database to check history and revocations against.
+fn verdict_warnings(
+    trust: &trust::TrustStore,
+    keys: &Path,
+    default_keys: bool,
+    no_db: bool,
+    d: &evisa::rules::Decision,
+) -> Vec<report::Warning> {
+    let mut out = Vec::new();
+    let test_only: Vec<&trust::TrustedKey> =
+        trust.keys().iter().filter(|k| k.is_test_only()).collect();
+    let signer = d
+        .signer
+        .as_deref()
+        .and_then(|s| test_only.iter().find(|k| k.label == s));
+    if let Some(k) = signer {
+        out.push(report::Warning {
+            code: "TEST_ONLY_KEY",
+            detail: format!(
+                "signed with TEST-ONLY key {} (\"{}\"), whose secret is public; not valid at a real border",
+                keys.join(&k.source).display(),
+                k.label
+            ),
+        });
+    } else if !test_only.is_empty() {
+        out.push(report::Warning {
+            code: "TEST_ONLY_KEY",
+            detail: format!(
+                "trust store {} holds TEST-ONLY keys ({}); no verdict from it is valid at a real border",
+                keys.display(),
+                test_only
+                    .iter()
+                    .map(|k| k.source.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        });
+    }
+    if default_keys {
+        out.push(report::Warning {
+            code: "DEFAULT_KEYS",
+            detail: format!(
+                "trust store {} was used by default (no --keys or --config); name the terminal's trust store",
+                keys.display()
+            ),
+        });
+    }
+    if no_db {
+        out.push(report::Warning {
+            code: "NO_HISTORY",
+            detail: "no database (--db or --config): recorded entries, overstay and visa revocations were NOT checked".into(),
+        });
+    }
+    out
 }

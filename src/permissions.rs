@@ -2,7 +2,8 @@
 //! the trust folder. Anyone who can write the trust folder can make the terminal accept
 //! a forged visa; anyone who can write the database can rewrite the evidence. The kiosk
 //! warns on a group-writable path and refuses to run on a world-writable one; the CLI
-//! warns on stderr.
+//! warns on stderr. The pinned update root key file is held to the same bar, and
+//! `update import` refuses one that others can replace.
 
 use std::path::Path;
 
@@ -67,6 +68,67 @@ pub fn check(_: &Path) -> Option<Finding> {
     None
 }
 
+/// The checks for a pinned key file (the update root key): whoever can replace it
+/// can sign trust updates. Besides [`check`] on the file and on its folder, a file
+/// owned by anyone other than root or this user is world-writable in effect (its
+/// owner can rewrite it), so it is reported as such.
+#[cfg(unix)]
+pub fn check_key_file(path: &Path) -> Option<Finding> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::metadata(path).ok()?;
+    let me = rustix::process::geteuid().as_raw();
+    if meta.uid() != 0 && meta.uid() != me {
+        return Some(Finding {
+            world_writable: true,
+            description: format!(
+                "{} is owned by user id {}, neither root nor this user ({me}); its owner could replace the key",
+                path.display(),
+                meta.uid()
+            ),
+        });
+    }
+    let folder = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    // The file's own finding first; the folder's (a writable folder lets anyone
+    // swap the file) only when the file itself is fine, or worse.
+    match (check(path), check_dir_only(folder)) {
+        (Some(f), Some(d)) if d.world_writable && !f.world_writable => Some(d),
+        (Some(f), _) => Some(f),
+        (None, d) => d,
+    }
+}
+
+#[cfg(not(unix))]
+pub fn check_key_file(_: &Path) -> Option<Finding> {
+    None
+}
+
+/// [`check`] on a folder alone, not the files in it (a folder holding a key file may
+/// hold other people's files too; only its own mode lets the key be swapped).
+#[cfg(unix)]
+fn check_dir_only(dir: &Path) -> Option<Finding> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(dir).ok()?.permissions().mode();
+    // The sticky bit (/tmp) stops others from replacing a file they do not own.
+    if mode & 0o1000 != 0 {
+        return None;
+    }
+    let world = mode & 0o002 != 0;
+    let group = mode & 0o020 != 0;
+    (world || group).then(|| Finding {
+        world_writable: world,
+        description: format!(
+            "{} is {}-writable (mode {:04o}), so the key file in it can be replaced; run `chmod go-w {}`",
+            dir.display(),
+            if world { "world" } else { "group" },
+            mode & 0o7777,
+            dir.display()
+        ),
+    })
+}
+
 #[cfg(all(test, unix))]
 mod tests {
     use super::*;
@@ -105,5 +167,28 @@ mod tests {
         assert!(check(dir.path()).unwrap().world_writable);
         chmod(dir.path(), 0o755);
         assert_eq!(unsafe_permissions(&dir.path().join("missing")), None);
+    }
+
+    #[test]
+    fn a_writable_pinned_root_key_file_is_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("root.pub");
+        std::fs::write(&f, "x").unwrap();
+        chmod(dir.path(), 0o755);
+        chmod(&f, 0o644);
+        assert_eq!(check_key_file(&f), None);
+        chmod(&f, 0o666);
+        assert!(check_key_file(&f).unwrap().world_writable);
+        chmod(&f, 0o664);
+        assert!(!check_key_file(&f).unwrap().world_writable);
+        chmod(&f, 0o644);
+        chmod(dir.path(), 0o777);
+        let found = check_key_file(&f).unwrap();
+        assert!(found.world_writable, "{}", found.description);
+        assert!(found.description.contains("can be replaced"));
+        // With the sticky bit (as /tmp) others cannot replace the file.
+        chmod(dir.path(), 0o1777);
+        assert_eq!(check_key_file(&f), None);
+        chmod(dir.path(), 0o755);
     }
 }

@@ -1,7 +1,14 @@
 //! How a decision is shown outside the program: the JSON object of spec §6 for
-//! scripts, and plain text for a person at a shell.
+//! scripts, and plain text for a person at a shell. Every string in the text comes
+//! from the payload, the MRZ or a key file and goes through
+//! [`crate::untrusted::printable`], so it is shown, never acted upon by the terminal.
+//! A verdict given under conditions a real border would not accept (test-only keys,
+//! no history checked) carries [`Warning`]s: a `WARNING:` line in the text, and a
+//! `warnings` array beside the spec's four keys in the JSON.
 
 use serde_json::{Value, json};
+
+use crate::untrusted::printable;
 
 use crate::mrz::Passport;
 use crate::payload::Visa;
@@ -49,6 +56,21 @@ pub fn passport_json(p: &Passport) -> Value {
     })
 }
 
+/// Something the verdict's reader must know about how it was reached.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Warning {
+    /// Stable code for scripts: `TEST_ONLY_KEY`, `DEFAULT_KEYS`, `NO_HISTORY`.
+    pub code: &'static str,
+    pub detail: String,
+}
+
+impl Warning {
+    /// `CODE: detail`, as the JSON `warnings` array holds it.
+    pub fn line(&self) -> String {
+        format!("{}: {}", self.code, self.detail)
+    }
+}
+
 /// `{"verdict", "reasons": [{"code", "detail"}], "visa", "passport"}` (spec §6).
 pub fn decision_json(d: &Decision) -> Value {
     json!({
@@ -59,47 +81,70 @@ pub fn decision_json(d: &Decision) -> Value {
     })
 }
 
+/// [`decision_json`] with a top-level `"warnings": ["CODE: detail", …]` when there
+/// are any; the spec's four keys are unchanged.
+pub fn decision_json_warned(d: &Decision, warnings: &[Warning]) -> Value {
+    let mut v = decision_json(d);
+    if !warnings.is_empty() {
+        v["warnings"] = warnings
+            .iter()
+            .map(Warning::line)
+            .collect::<Vec<_>>()
+            .into();
+    }
+    v
+}
+
+/// [`decision_text`] followed by one `WARNING:` line per warning.
+pub fn decision_text_warned(d: &Decision, warnings: &[Warning]) -> String {
+    let mut out = decision_text(d);
+    for w in warnings {
+        out.push_str(&format!("WARNING: {}\n", printable(&w.line())));
+    }
+    out
+}
+
 /// A few lines for a person.
 pub fn decision_text(d: &Decision) -> String {
     let mut out = format!("{}\n", d.verdict.as_str());
     for r in &d.reasons {
-        out.push_str(&format!("  {}: {}\n", r.code, r.detail));
+        out.push_str(&format!("  {}: {}\n", r.code, printable(&r.detail)));
     }
     if let Some(v) = &d.visa {
         let h = &v.holder;
         out.push_str(&format!(
             "visa {} ({}, {} entr{}, {} days) valid {} to {} at {}\n",
-            v.number,
+            printable(&v.number),
             v.category.name(),
             v.entries,
             if v.entries == 1 { "y" } else { "ies" },
             v.stay_days,
             v.valid_from,
             v.valid_until,
-            v.checkpoints.join("/")
+            printable(&v.checkpoints.join("/"))
         ));
         out.push_str(&format!(
             "holder {}, {} ({}), born {}, sex {}, passport {} {} expires {}\n",
-            h.surname,
-            h.given_names,
-            h.nationality,
+            printable(&h.surname),
+            printable(&h.given_names),
+            printable(&h.nationality),
             h.birth,
             h.sex.code(),
-            h.document_country,
-            h.document_number,
+            printable(&h.document_country),
+            printable(&h.document_number),
             h.document_expiry
         ));
     }
     if let Some(p) = &d.passport {
         out.push_str(&format!(
             "passport {}, {} ({}), born {}, sex {}, {} {} expires {}\n",
-            p.surname,
-            p.given_names,
-            p.nationality,
+            printable(&p.surname),
+            printable(&p.given_names),
+            printable(&p.nationality),
             p.birth,
             p.sex.code(),
-            p.issuing_state,
-            p.document_number,
+            printable(&p.issuing_state),
+            printable(&p.document_number),
             p.expiry
         ));
     }

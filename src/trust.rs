@@ -43,6 +43,73 @@ pub enum TrustError {
         second: String,
         kid: String,
     },
+    #[error(
+        "trust store key file {file} (\"{label}\") is a TEST-ONLY key, whose secret anyone can compute; a terminal refuses it outside training mode (remove it, or set `training = true` on a training machine)"
+    )]
+    TestOnlyKey { file: String, label: String },
+}
+
+/// The public keys of the key pairs `evisa fixtures` derives from fixed, public seeds
+/// (SHA-256 of `"evisa fixture key NAME"`): anyone can sign with them. The binary
+/// knows them by the key itself, so renaming a file or relabelling a key does not
+/// hide one. A test derives them afresh from the seeds, so this list cannot drift.
+pub const TEST_ONLY_KEYS: [(&str, [u8; 32]); 5] = [
+    (
+        "TEST-ONLY-issuer-2026",
+        [
+            0xde, 0x9c, 0x99, 0x4a, 0xd2, 0x48, 0x8b, 0x99, 0x84, 0x88, 0xe7, 0xca, 0xd8, 0xdf,
+            0x51, 0x39, 0xf3, 0x18, 0xb3, 0x90, 0x9e, 0x11, 0x06, 0xd6, 0x7b, 0x5c, 0x33, 0x3f,
+            0x3f, 0x65, 0xc3, 0x57,
+        ],
+    ),
+    (
+        "TEST-ONLY-revoked-2025",
+        [
+            0x8d, 0xa5, 0xcb, 0x43, 0x2b, 0xfa, 0xbe, 0x67, 0xa3, 0xcd, 0x84, 0xaa, 0x3a, 0x06,
+            0x08, 0xda, 0x91, 0xbb, 0x06, 0x6a, 0x34, 0x94, 0x3a, 0xfe, 0x79, 0xa5, 0xd1, 0xef,
+            0xa3, 0x1a, 0x08, 0xbc,
+        ],
+    ),
+    (
+        "TEST-ONLY-untrusted",
+        [
+            0xc7, 0x1a, 0x6a, 0x36, 0xb8, 0x50, 0x0c, 0xb2, 0xce, 0x8c, 0x74, 0xf9, 0xcb, 0x26,
+            0xfb, 0x51, 0x1b, 0xd1, 0x42, 0xd8, 0xf6, 0x1d, 0xe7, 0x91, 0xd6, 0x05, 0xef, 0x49,
+            0xe6, 0x76, 0xb2, 0x51,
+        ],
+    ),
+    (
+        "TEST-ONLY-update-root",
+        [
+            0x1c, 0xc9, 0x6e, 0xf2, 0x81, 0xf5, 0x20, 0x07, 0xfb, 0x48, 0x79, 0xc4, 0xd8, 0x89,
+            0xa9, 0xf8, 0x87, 0x01, 0xf1, 0x10, 0xef, 0x06, 0x83, 0xf9, 0x04, 0x31, 0xce, 0xe9,
+            0xf2, 0x4a, 0x73, 0x26,
+        ],
+    ),
+    (
+        "foreign-root",
+        [
+            0x6c, 0x62, 0xb3, 0xdc, 0xbb, 0x58, 0xfe, 0xce, 0xad, 0xd4, 0xce, 0x50, 0xbe, 0x51,
+            0x02, 0x92, 0x25, 0x38, 0x90, 0x0e, 0xb6, 0x1e, 0xb3, 0x18, 0x0e, 0xe2, 0x31, 0x31,
+            0xa2, 0x81, 0xa9, 0x93,
+        ],
+    ),
+];
+
+/// Whether `key` is one of [`TEST_ONLY_KEYS`].
+pub fn is_test_only_key(key: &VerifyingKey) -> bool {
+    TEST_ONLY_KEYS.iter().any(|(_, k)| k == key.as_bytes())
+}
+
+/// Whether a file name or label says TEST-ONLY (any case, `-`, `_` or space): such a
+/// key is treated as test-only whatever its bytes, since its owner said so.
+pub fn says_test_only(text: &str) -> bool {
+    let t: String = text
+        .chars()
+        .filter(|c| !matches!(c, '-' | '_' | ' '))
+        .flat_map(char::to_uppercase)
+        .collect();
+    t.contains("TESTONLY")
 }
 
 /// One trusted issuer key.
@@ -66,6 +133,11 @@ impl TrustedKey {
             return false;
         };
         self.key.verify_strict(message, &sig).is_ok()
+    }
+
+    /// A key generated for tests: one of [`TEST_ONLY_KEYS`], or labelled or named so.
+    pub fn is_test_only(&self) -> bool {
+        is_test_only_key(&self.key) || says_test_only(&self.label) || says_test_only(&self.source)
     }
 
     /// Whether an `iat` (Unix seconds) falls on a UTC day within the key's window.
@@ -178,7 +250,14 @@ impl TrustStore {
     /// files are being read, the update marker in the folder changes and the load is
     /// repeated, so the result is never a mix of old and new keys.
     pub fn load_dir(dir: &Path) -> Result<Self, TrustError> {
-        let marker = || std::fs::read(dir.join(crate::update::STATE_FILE)).ok();
+        let marker = || {
+            crate::files::read_capped(
+                &dir.join(crate::update::STATE_FILE),
+                crate::files::MAX_KEY_FILE,
+                "a trust folder update marker",
+            )
+            .ok()
+        };
         let mut attempts = 0;
         loop {
             let before = marker();
@@ -211,7 +290,12 @@ impl TrustStore {
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default();
-            let text = std::fs::read_to_string(&path).map_err(|e| TrustError::BadFile {
+            let text = crate::files::read_capped_text(
+                &path,
+                crate::files::MAX_KEY_FILE,
+                "a trust-store key file",
+            )
+            .map_err(|e| TrustError::BadFile {
                 file: name.clone(),
                 problem: e.to_string(),
             })?;
@@ -226,6 +310,31 @@ impl TrustStore {
 
     pub fn keys(&self) -> &[TrustedKey] {
         &self.keys
+    }
+
+    /// The test-only keys in the store, as (file, label).
+    pub fn test_only_keys(&self) -> Vec<(String, String)> {
+        self.keys
+            .iter()
+            .filter(|k| k.is_test_only())
+            .map(|k| (k.source.clone(), k.label.clone()))
+            .collect()
+    }
+
+    /// The trust policy of a terminal (spec §5): outside training mode a store that
+    /// holds a test-only key is refused, naming the first such file (under `dir`, the
+    /// folder it was loaded from). Pure: the caller decides what training mode is.
+    pub fn check_policy(&self, dir: &Path, training: bool) -> Result<(), TrustError> {
+        if training {
+            return Ok(());
+        }
+        match self.test_only_keys().into_iter().next() {
+            None => Ok(()),
+            Some((file, label)) => Err(TrustError::TestOnlyKey {
+                file: dir.join(file).display().to_string(),
+                label,
+            }),
+        }
     }
 }
 
@@ -266,6 +375,69 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.to_string().contains("not 32"), "{e}");
+    }
+
+    /// The seed formula of `evisa fixtures` (src/fixtures.rs, src/update.rs).
+    fn fixture_seeded(name: &str) -> VerifyingKey {
+        SigningKey::from_bytes(&Sha256::digest(format!("evisa fixture key {name}")).into())
+            .verifying_key()
+    }
+
+    #[test]
+    fn test_only_key_list_is_what_the_fixture_seeds_derive() {
+        for (name, public) in TEST_ONLY_KEYS {
+            let derived = fixture_seeded(name);
+            assert_eq!(
+                &public,
+                derived.as_bytes(),
+                "{name}: {:?}",
+                derived.as_bytes()
+            );
+        }
+        assert!(is_test_only_key(
+            &crate::update::test_root_key().verifying_key()
+        ));
+        assert!(!is_test_only_key(&key(7).verifying_key()));
+    }
+
+    #[test]
+    fn test_only_keys_are_refused_outside_training_whatever_their_name() {
+        let test_key = fixture_seeded("TEST-ONLY-issuer-2026");
+        let text = render_key_file(
+            "MIA e-visa signer 2026-01",
+            &test_key,
+            date!(2026 - 01 - 01),
+            date!(2027 - 12 - 31),
+        );
+        let renamed = parse_key_file("mia-2026.toml", &text).unwrap();
+        let store = TrustStore::new(vec![renamed]).unwrap();
+        assert_eq!(
+            store.test_only_keys(),
+            vec![("mia-2026.toml".into(), "MIA e-visa signer 2026-01".into())]
+        );
+        let e = store
+            .check_policy(Path::new("/etc/evisa/keys"), false)
+            .unwrap_err();
+        assert!(
+            e.to_string().contains("/etc/evisa/keys/mia-2026.toml"),
+            "{e}"
+        );
+        assert!(store.check_policy(Path::new("k"), true).is_ok());
+        // A production key is accepted; one that says TEST ONLY is not.
+        let prod = render_key_file(
+            "MIA signer",
+            &key(7).verifying_key(),
+            date!(2026 - 01 - 01),
+            date!(2027 - 12 - 31),
+        );
+        let ok = TrustStore::new(vec![parse_key_file("mia.toml", &prod).unwrap()]).unwrap();
+        assert!(ok.check_policy(Path::new("k"), false).is_ok());
+        let named =
+            TrustStore::new(vec![parse_key_file("test_only-x.toml", &prod).unwrap()]).unwrap();
+        assert!(named.check_policy(Path::new("k"), false).is_err());
+        let labelled = prod.replace("MIA signer", "Test Only signer");
+        let labelled = TrustStore::new(vec![parse_key_file("x.toml", &labelled).unwrap()]).unwrap();
+        assert!(labelled.check_policy(Path::new("k"), false).is_err());
     }
 
     #[test]

@@ -31,8 +31,6 @@ pub const SIG_CONTEXT: &[u8] = b"evisa update v1 signature\0";
 pub const MAX_FILE: usize = 64 << 20;
 /// The trust folder's record of the update it came from.
 pub const STATE_FILE: &str = ".evisa-update";
-/// Default pinned root public key (test-only; production terminals pin their own).
-pub const DEFAULT_ROOT_PUB: &str = "keys/TEST-ONLY-update-root.pub";
 /// Name of the deterministic test-only root key pair.
 pub const TEST_ROOT_NAME: &str = "TEST-ONLY-update-root";
 
@@ -81,6 +79,20 @@ pub enum UpdateError {
     BadSignature,
     #[error("root key {path}: {problem}")]
     RootKey { path: String, problem: String },
+    #[error(
+        "no update root key is configured: set `update_root_key` in the terminal configuration (--config FILE) or pass --root-pub FILE"
+    )]
+    NoRootKey,
+    #[error(
+        "root key {path} is a TEST-ONLY key, whose secret anyone can compute; a terminal refuses it as its trust anchor outside training mode (--training, or `training = true` in the configuration)"
+    )]
+    TestOnlyRoot { path: String },
+    #[error("root key {0}; refusing to trust it")]
+    UnsafeRootKey(String),
+    #[error(
+        "the update installs TEST-ONLY key {file} (\"{label}\") in the trust store; a terminal refuses it outside training mode"
+    )]
+    TestOnlyContent { file: String, label: String },
     #[error("update contents are invalid: {0}")]
     Invalid(String),
     #[error(
@@ -100,9 +112,12 @@ impl UpdateError {
     /// as opposed to an operational failure (I/O, database).
     pub fn is_rejection(&self) -> bool {
         match self {
-            UpdateError::Io { .. } | UpdateError::RootKey { .. } | UpdateError::Folder { .. } => {
-                false
-            }
+            UpdateError::Io { .. }
+            | UpdateError::RootKey { .. }
+            | UpdateError::NoRootKey
+            | UpdateError::TestOnlyRoot { .. }
+            | UpdateError::UnsafeRootKey(_)
+            | UpdateError::Folder { .. } => false,
             UpdateError::Store(StoreError::Replay { .. }) => true,
             UpdateError::Store(_) => false,
             _ => true,
@@ -387,13 +402,75 @@ pub fn read_root_pub(path: &Path) -> Result<VerifyingKey, UpdateError> {
         path: path.display().to_string(),
         problem,
     };
-    let text = std::fs::read_to_string(path).map_err(|e| bad(e.to_string()))?;
+    let text =
+        crate::files::read_capped_text(path, crate::files::MAX_KEY_FILE, "a public key PEM file")
+            .map_err(|e| bad(e.to_string()))?;
     let key = VerifyingKey::from_public_key_pem(&text)
         .map_err(|e| bad(format!("not an Ed25519 public key PEM ({e})")))?;
     if key.is_weak() {
         return Err(bad("a small-order (weak) key".into()));
     }
     Ok(key)
+}
+
+/// The trust policy for a pinned root key (spec §5): outside training mode, a
+/// test-only key (one of [`trust::TEST_ONLY_KEYS`], or a file named TEST-ONLY) is
+/// refused. Pure.
+pub fn check_root_policy(
+    path: &Path,
+    key: &VerifyingKey,
+    training: bool,
+) -> Result<(), UpdateError> {
+    let named = path
+        .file_name()
+        .is_some_and(|n| trust::says_test_only(&n.to_string_lossy()));
+    if !training && (trust::is_test_only_key(key) || named) {
+        return Err(UpdateError::TestOnlyRoot {
+            path: path.display().to_string(),
+        });
+    }
+    Ok(())
+}
+
+/// Reads the pinned root key as a terminal must: no file that others can replace
+/// (world-writable, or owned by another user; group-writable only warns, through
+/// `warn`), and no test-only key outside training mode.
+pub fn load_root_pub(
+    path: &Path,
+    training: bool,
+    warn: &mut dyn FnMut(&str),
+) -> Result<VerifyingKey, UpdateError> {
+    if let Some(f) = crate::permissions::check_key_file(path) {
+        if f.world_writable {
+            return Err(UpdateError::UnsafeRootKey(f.description));
+        }
+        warn(&f.description);
+    }
+    let key = read_root_pub(path)?;
+    check_root_policy(path, &key, training)?;
+    Ok(key)
+}
+
+/// The trust policy for what an update would install: outside training mode a trust
+/// update carrying a test-only key is refused (and changes nothing). Pure.
+pub fn check_content_policy(update: &Update, training: bool) -> Result<(), UpdateError> {
+    let Content::Trust(keys) = &update.content else {
+        return Ok(());
+    };
+    if training {
+        return Ok(());
+    }
+    for k in keys {
+        // The contents were validated by `parse`; a key that fails here is refused.
+        let parsed = trust::parse_key_file(&k.file, &k.text)?;
+        if parsed.is_test_only() {
+            return Err(UpdateError::TestOnlyContent {
+                file: k.file.clone(),
+                label: parsed.label,
+            });
+        }
+    }
+    Ok(())
 }
 
 pub fn root_pub_pem(key: &VerifyingKey) -> Result<String, UpdateError> {
@@ -496,10 +573,12 @@ pub fn trust_content_from_dir(dir: &Path) -> Result<Content, UpdateError> {
     for e in std::fs::read_dir(dir).map_err(io)? {
         let p = e.map_err(io)?.path();
         if p.extension().is_some_and(|x| x == "toml") && p.is_file() {
-            let text = std::fs::read_to_string(&p).map_err(|source| UpdateError::Io {
-                path: p.display().to_string(),
-                source,
-            })?;
+            let text = crate::files::read_capped_text(
+                &p,
+                crate::files::MAX_KEY_FILE,
+                "a trust-store key file",
+            )
+            .map_err(|e| UpdateError::Invalid(e.to_string()))?;
             keys.push(KeyFileEntry {
                 file: p
                     .file_name()
@@ -561,14 +640,88 @@ pub fn read_file(path: &Path, root: &VerifyingKey) -> Result<Update, UpdateError
 pub fn import_file(
     path: &Path,
     root_pub: &Path,
+    training: bool,
     store: &mut Store,
     keys_dir: &Path,
     now: &str,
     officer: Option<&str>,
 ) -> Result<Imported, UpdateError> {
-    let root = read_root_pub(root_pub)?;
+    let root = load_root_pub(root_pub, training, &mut |w| tracing::warn!("{w}"))?;
     let update = read_file(path, &root)?;
+    check_content_policy(&update, training)?;
     import(&update, store, keys_dir, now, officer)
+}
+
+/// What a terminal does with its trust folder at start: removes staging folders that
+/// killed imports left beside it ([`clean_stale_staging`]) and applies the trust
+/// policy to the loaded store ([`TrustStore::check_policy`]).
+pub fn terminal_start(
+    keys_dir: &Path,
+    trust: &TrustStore,
+    training: bool,
+) -> Result<(), UpdateError> {
+    for p in clean_stale_staging(keys_dir) {
+        tracing::info!(
+            "removed {} left by an interrupted update import",
+            p.display()
+        );
+    }
+    trust.check_policy(keys_dir, training)?;
+    Ok(())
+}
+
+/// Removes the staging folders (`.NAME.update-SEQ-PID`, and `….swap` of the rename
+/// fallback) that an import killed part-way left next to the trust folder `keys_dir`.
+/// One whose process still runs is another import at work and is left alone; nothing
+/// is removed while the trust folder itself is missing (a `.swap` folder may then
+/// hold the only copy of the keys). Returns what was removed.
+pub fn clean_stale_staging(keys_dir: &Path) -> Vec<PathBuf> {
+    let mut removed = Vec::new();
+    if !keys_dir.is_dir() {
+        return removed;
+    }
+    let base = keys_dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "keys".into());
+    let prefix = format!(".{base}.update-");
+    let Ok(entries) = std::fs::read_dir(parent_of(keys_dir)) else {
+        return removed;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let Some(rest) = name.strip_prefix(&prefix) else {
+            continue;
+        };
+        let rest = rest.strip_suffix(".swap").unwrap_or(rest);
+        let Some(pid) = rest
+            .split_once('-')
+            .and_then(|(seq, pid)| seq.parse::<u64>().ok().and(pid.parse::<u32>().ok()))
+        else {
+            continue;
+        };
+        if pid == std::process::id() || process_alive(pid) {
+            continue;
+        }
+        let p = e.path();
+        let is_dir = std::fs::symlink_metadata(&p).is_ok_and(|m| m.is_dir());
+        if is_dir && std::fs::remove_dir_all(&p).is_ok() {
+            removed.push(p);
+        }
+    }
+    removed
+}
+
+#[cfg(target_os = "linux")]
+fn process_alive(pid: u32) -> bool {
+    Path::new("/proc").join(pid.to_string()).exists()
+}
+
+/// Without /proc, assume it may still run: a folder left over is harmless, removing a
+/// live import's is not.
+#[cfg(not(target_os = "linux"))]
+fn process_alive(_pid: u32) -> bool {
+    true
 }
 
 /// What [`import`] did.
@@ -593,7 +746,12 @@ struct FolderState {
 }
 
 fn read_folder_state(keys_dir: &Path) -> Option<FolderState> {
-    let text = std::fs::read_to_string(keys_dir.join(STATE_FILE)).ok()?;
+    let text = crate::files::read_capped_text(
+        &keys_dir.join(STATE_FILE),
+        crate::files::MAX_KEY_FILE,
+        "a trust folder update marker",
+    )
+    .ok()?;
     serde_json::from_str(&text).ok()
 }
 
@@ -666,6 +824,12 @@ pub fn import(
             })
         }
         Content::Trust(keys) => {
+            for p in clean_stale_staging(keys_dir) {
+                tracing::info!(
+                    "removed {} left by an interrupted update import",
+                    p.display()
+                );
+            }
             // Which keys, by kid, and which of them revoked: what an auditor asks.
             details["keys"] = keys
                 .iter()
