@@ -2,7 +2,7 @@
 //! moments, 20 times. After each kill the trust folder loads and is wholly the old
 //! or wholly the new key set (never a mix, never missing), the database opens with an
 //! intact chain, and importing the same file again brings folder and database to the
-//! same sequence number.
+//! same sequence number, and no staging folder of the killed import is left.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -59,6 +59,8 @@ fn import(file: &Path, keys: &Path, db: &Path) -> std::process::Child {
         .arg(file)
         .arg("--root-pub")
         .arg(repo().join("keys/TEST-ONLY-update-root.pub"))
+        // The pinned root is the test-only one: a training machine.
+        .arg("--training")
         .arg("--db")
         .arg(db)
         .arg("--keys")
@@ -141,6 +143,13 @@ fn killed_trust_imports_leave_a_whole_folder() {
             "round {seq}: {msg}"
         );
         assert_eq!(labels(&keys), new);
+        // The staging folder a kill left behind was cleaned up by this import.
+        let left: Vec<String> = std::fs::read_dir(tmp.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with(".keys.update-"))
+            .collect();
+        assert!(left.is_empty(), "round {seq}: left behind: {left:?}");
         let s = Store::open(&db).unwrap();
         assert_eq!(
             s.last_update_of("trust").unwrap().map(|u| u.seq),

@@ -1,7 +1,9 @@
 //! Signed updates through the real `evisa update` commands: a good update applies; a
 //! wrongly signed, foreign-root, truncated, replayed or altered file is refused, says
 //! why, and leaves the database byte-for-byte and the trust folder file-for-file as
-//! they were.
+//! they were. A terminal takes its root key only from explicit configuration, refuses
+//! a TEST-ONLY one (and TEST-ONLY issuer keys) outside training, refuses a root key
+//! file others can replace, and cleans up what killed imports left behind.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -174,6 +176,8 @@ fn import(b: &Booth, bytes: &[u8]) -> Output {
         .arg(&b.db)
         .arg("--keys")
         .arg(&b.keys)
+        // The booth pins the test-only root and holds test-only keys: training.
+        .arg("--training")
         .output()
         .unwrap()
 }
@@ -535,7 +539,7 @@ fn the_configuration_pins_the_root_key_and_paths() {
         std::fs::write(
             &cfg,
             format!(
-                "database = {:?}\ntrust_store = {:?}\nupdate_root_key = {:?}\n",
+                "database = {:?}\ntrust_store = {:?}\nupdate_root_key = {:?}\ntraining = true\n",
                 b.db, b.keys, root
             ),
         )
@@ -574,4 +578,193 @@ fn the_configuration_pins_the_root_key_and_paths() {
     assert!(o.status.success(), "{}", text(&o));
     let s = Store::open_existing(&b.db).unwrap();
     assert!(s.history("EV26KZ0012345").unwrap().revoked.is_some());
+}
+
+/// `update import` run as a terminal (no `--training`) with the given arguments.
+fn import_as_terminal(b: &Booth, bytes: &[u8], args: &[&std::ffi::OsStr]) -> Output {
+    let file = b.dir.join("update.evu");
+    std::fs::write(&file, bytes).unwrap();
+    Command::new(env!("CARGO_BIN_EXE_evisa"))
+        .current_dir(&b.dir)
+        .args(["update", "import"])
+        .arg(&file)
+        .arg("--db")
+        .arg(&b.db)
+        .arg("--keys")
+        .arg(&b.keys)
+        .args(args)
+        .env_remove("EVISA_UPDATE_ROOT")
+        .env_remove("EVISA_CONFIG")
+        .output()
+        .unwrap()
+}
+
+/// A production-like root pair: PEM public key written to `dir/name`.
+fn other_root(dir: &Path, name: &str) -> (SigningKey, PathBuf) {
+    use ed25519_dalek::pkcs8::{EncodePublicKey, spki::der::pem::LineEnding};
+    let k = SigningKey::from_bytes(&[77; 32]);
+    let p = dir.join(name);
+    std::fs::write(
+        &p,
+        k.verifying_key().to_public_key_pem(LineEnding::LF).unwrap(),
+    )
+    .unwrap();
+    (k, p)
+}
+
+fn unchanged(b: &Booth, before: &(Vec<u8>, Vec<u8>, String), keys: &BTreeMap<String, Vec<u8>>) {
+    assert_eq!(before.2, db_state(&b.db).2, "database contents changed");
+    assert_eq!(keys, &snapshot(&b.keys), "trust folder changed");
+}
+
+#[test]
+fn no_default_trust_anchor_import_without_a_configured_root_is_refused() {
+    let b = booth();
+    // Run from a folder holding keys/TEST-ONLY-update-root.pub: the old default path.
+    let (db0, k0) = (db_state(&b.db), snapshot(&b.keys));
+    let o = import_as_terminal(&b, &revocations(1, &["EV1"]), &[]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        text(&o).contains("`update_root_key`") && text(&o).contains("--root-pub"),
+        "{}",
+        text(&o)
+    );
+    unchanged(&b, &db0, &k0);
+    // A configuration without `update_root_key` gives the same refusal.
+    let cfg = b.dir.join("kiosk.toml");
+    std::fs::write(&cfg, "checkpoint = \"NQZ\"\n").unwrap();
+    let o = import_as_terminal(
+        &b,
+        &revocations(1, &["EV1"]),
+        &["--config".as_ref(), cfg.as_os_str()],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("`update_root_key`"), "{}", text(&o));
+    unchanged(&b, &db0, &k0);
+}
+
+#[test]
+fn test_only_root_key_is_refused_outside_training_even_renamed() {
+    let b = booth();
+    let (db0, k0) = (db_state(&b.db), snapshot(&b.keys));
+    let update = revocations(1, &["EV1"]);
+    let o = import_as_terminal(
+        &b,
+        &update,
+        &["--root-pub".as_ref(), b.root_pub.as_os_str()],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("TEST-ONLY"), "{}", text(&o));
+    assert!(
+        text(&o).contains(&b.root_pub.display().to_string()),
+        "{}",
+        text(&o)
+    );
+    unchanged(&b, &db0, &k0);
+    // Renamed, it is still known by the key itself.
+    let renamed = b.dir.join("ministry-root.pub");
+    std::fs::copy(&b.root_pub, &renamed).unwrap();
+    let o = import_as_terminal(&b, &update, &["--root-pub".as_ref(), renamed.as_os_str()]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("ministry-root.pub"), "{}", text(&o));
+    unchanged(&b, &db0, &k0);
+    // In a configuration with `training = true` it is accepted.
+    let cfg = b.dir.join("kiosk.toml");
+    std::fs::write(
+        &cfg,
+        format!("update_root_key = {:?}\ntraining = true\n", renamed),
+    )
+    .unwrap();
+    let o = import_as_terminal(&b, &update, &["--config".as_ref(), cfg.as_os_str()]);
+    assert!(o.status.success(), "{}", text(&o));
+}
+
+#[test]
+fn trust_update_installing_a_test_only_key_is_refused_outside_training() {
+    let b = booth();
+    let (root, root_pub) = other_root(&b.dir, "ministry-root.pub");
+    let key = std::fs::read_to_string(repo().join("keys/TEST-ONLY-issuer-2026.toml")).unwrap();
+    // Renamed and relabelled: still the test key.
+    let key = key.replace(
+        "TEST ONLY e-visa signer 2026 (not for production)",
+        "MIA e-visa signer 2026",
+    );
+    let content = Content::Trust(vec![KeyFileEntry {
+        file: "mia-2026.toml".into(),
+        text: key,
+    }]);
+    let bytes = update::sign(&content, 1, "2026-11-25T08:00:00Z", &root).unwrap();
+    let (db0, k0) = (db_state(&b.db), snapshot(&b.keys));
+    let o = import_as_terminal(&b, &bytes, &["--root-pub".as_ref(), root_pub.as_os_str()]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        text(&o).contains("TEST-ONLY key mia-2026.toml") && text(&o).contains("nothing changed"),
+        "{}",
+        text(&o)
+    );
+    unchanged(&b, &db0, &k0);
+}
+
+#[cfg(unix)]
+#[test]
+fn world_writable_pinned_root_key_file_is_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    let b = booth();
+    let (root, root_pub) = other_root(&b.dir, "ministry-root.pub");
+    let bytes = update::sign(
+        &Content::RevokedVisas(vec![]),
+        1,
+        "2026-11-25T08:00:00Z",
+        &root,
+    )
+    .unwrap();
+    let args = ["--root-pub".as_ref(), root_pub.as_os_str()];
+    std::fs::set_permissions(&root_pub, std::fs::Permissions::from_mode(0o666)).unwrap();
+    let (db0, k0) = (db_state(&b.db), snapshot(&b.keys));
+    let o = import_as_terminal(&b, &bytes, &args);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        text(&o).contains("world-writable") && text(&o).contains("ministry-root.pub"),
+        "{}",
+        text(&o)
+    );
+    unchanged(&b, &db0, &k0);
+    // Group-writable: a warning, and the import goes ahead.
+    std::fs::set_permissions(&root_pub, std::fs::Permissions::from_mode(0o664)).unwrap();
+    let o = import_as_terminal(&b, &bytes, &args);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("warning") && text(&o).contains("group-writable"));
+}
+
+/// A process id that is not running now.
+fn dead_pid() -> u32 {
+    (400_000..)
+        .find(|p| !Path::new(&format!("/proc/{p}")).exists())
+        .unwrap()
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn stale_staging_folder_from_a_killed_import_is_removed_at_the_next_import() {
+    let b = booth();
+    let stale = b.dir.join(format!(".keys.update-3-{}", dead_pid()));
+    std::fs::create_dir(&stale).unwrap();
+    std::fs::write(stale.join("half.toml"), "label = ").unwrap();
+    let stale_swap = b.dir.join(format!(".keys.update-4-{}.swap", dead_pid()));
+    std::fs::create_dir(&stale_swap).unwrap();
+    // One whose process runs (this test) is another import at work: left alone.
+    let live = b.dir.join(format!(".keys.update-5-{}", std::process::id()));
+    std::fs::create_dir(&live).unwrap();
+    let o = import(&b, &trust_update(3));
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(!stale.exists() && !stale_swap.exists());
+    assert!(live.exists());
+    // The folder still loads: the clean-up touched nothing else.
+    assert_eq!(
+        evisa::trust::TrustStore::load_dir(&b.keys)
+            .unwrap()
+            .keys()
+            .len(),
+        3
+    );
 }
