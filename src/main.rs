@@ -705,7 +705,10 @@ fn verify(a: VerifyArgs) -> Result<ExitCode> {
     }
     let warnings = verdict_warnings(&term.trust, &keys, default_keys, db.is_none(), &decision);
     if a.json {
-        println!("{}", report::decision_json_warned(&decision, &warnings));
+        println!(
+            "{}",
+            report::json_text(&report::decision_json_warned(&decision, &warnings))
+        );
     } else {
         print!("{}", report::decision_text_warned(&decision, &warnings));
         if a.record && decision.verdict == Verdict::Accept {
@@ -753,7 +756,7 @@ fn verdict_warnings(
         out.push(report::Warning {
             code: "TEST_ONLY_KEY",
             detail: format!(
-                "trust store {} holds TEST-ONLY keys ({}); no verdict from it is valid at a real border",
+                "trust store {} holds TEST-ONLY keys ({}), whose secrets are public; not valid at a real border",
                 keys.display(),
                 test_only
                     .iter()

@@ -104,6 +104,28 @@ pub fn decision_text_warned(d: &Decision, warnings: &[Warning]) -> String {
     out
 }
 
+/// The JSON text of `v` with every character a terminal would act on written as a
+/// `\uXXXX` escape. serde_json escapes C0 controls but leaves C1 controls (U+009B is
+/// a CSI) and bidirectional overrides raw; the escaped text decodes to the same value.
+pub fn json_text(v: &Value) -> String {
+    let text = v.to_string();
+    let shown = printable(&text);
+    if matches!(shown, std::borrow::Cow::Borrowed(_)) {
+        return text;
+    }
+    // Outside strings JSON holds only ASCII punctuation, so every such character is
+    // inside a string, where `\uXXXX` is valid (all of them are in the BMP).
+    text.chars()
+        .map(|c| {
+            if printable(c.encode_utf8(&mut [0; 4])) == c.to_string() {
+                c.to_string()
+            } else {
+                format!("\\u{:04x}", c as u32)
+            }
+        })
+        .collect()
+}
+
 /// A few lines for a person.
 pub fn decision_text(d: &Decision) -> String {
     let mut out = format!("{}\n", d.verdict.as_str());
@@ -149,4 +171,21 @@ pub fn decision_text(d: &Decision) -> String {
         ));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_text_escapes_c1_and_bidi_without_changing_the_value() {
+        let v = json!({"sn": "A\u{9b}31m\u{202e}B\u{1b}[2J", "n": 1});
+        let text = json_text(&v);
+        assert!(text.is_ascii(), "{text}");
+        assert!(
+            text.contains("\\u009b") && text.contains("\\u202e"),
+            "{text}"
+        );
+        assert_eq!(serde_json::from_str::<Value>(&text).unwrap(), v);
+    }
 }
