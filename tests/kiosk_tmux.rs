@@ -173,7 +173,23 @@ fn booth_workflow_end_to_end() {
     let db = dir.path().join("booth.db");
     add_officer(&db, "O1", "officer", "1234");
     let db_arg = db.to_str().unwrap();
-    let args = ["kiosk", "--db", db_arg, "--date", "2026-11-25"];
+    // The fixtures are signed with TEST-ONLY keys: a training terminal (spec §5).
+    let cfg = dir.path().join("kiosk.toml");
+    std::fs::write(
+        &cfg,
+        format!("trust_store = {:?}\ntraining = true\n", root().join("keys")),
+    )
+    .unwrap();
+    let cfg_arg = cfg.to_str().unwrap();
+    let args = [
+        "kiosk",
+        "--config",
+        cfg_arg,
+        "--db",
+        db_arg,
+        "--date",
+        "2026-11-25",
+    ];
 
     let t = Tmux::new();
     t.start(&args);
