@@ -426,7 +426,7 @@ fn write_config(dir: &Path, name: &str, extra: &str) -> String {
     cfg.display().to_string()
 }
 
-fn verify_args<'a>(case: &str, extra: &[&'a str]) -> Vec<String> {
+fn verify_args(case: &str, extra: &[&str]) -> Vec<String> {
     let mut v: Vec<String> = vec![
         "verify".into(),
         "--qr-file".into(),
