@@ -318,7 +318,8 @@ fn supervisor_cli_import_while_the_kiosk_records() {
             let o = std::process::Command::new(env!("CARGO_BIN_EXE_evisa"))
                 .args(["update", "import"])
                 .arg(&f)
-                .args(["--root-pub", root_pub, "--db"])
+                // The test-only root: a training machine (spec §5).
+                .args(["--root-pub", root_pub, "--training", "--db"])
                 .arg(&db)
                 .output()
                 .unwrap();
