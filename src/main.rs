@@ -360,7 +360,7 @@ fn audit_command(c: AuditCommand) -> Result<ExitCode> {
     use evisa::store::Store;
     match c {
         AuditCommand::Verify { db } => {
-            let store = Store::open_existing(&db)?;
+            let store = Store::open_read_only(&db)?;
             match audit::verify(&store)? {
                 Verification::Intact {
                     rows,
@@ -388,7 +388,7 @@ fn audit_command(c: AuditCommand) -> Result<ExitCode> {
             if let Some(d) = &since {
                 parse_date(d)?;
             }
-            let store = Store::open_existing(&db)?;
+            let store = Store::open_read_only(&db)?;
             let n = match &out {
                 Some(path) => {
                     let f = std::fs::File::create(path)
@@ -643,15 +643,13 @@ fn verify(a: VerifyArgs) -> Result<ExitCode> {
     }
     let mut term = Terminal::open(&keys, a.db.as_deref())?;
     let at = terminal::checkpoint(date, &code, direction);
-    let decision = term.verify(&qr, &mrz, &at)?;
-    if a.record {
+    let decision = if a.record {
         // An ACCEPT becomes a crossing (with its audit row); a REJECT is still audited.
-        if decision.verdict == Verdict::Accept {
-            term.record(&decision, &at, None, None)?;
-        } else {
-            term.audit_verdict(&decision, &at, None, None)?;
-        }
-    }
+        // Decided inside the recording transaction: what is printed is what was recorded.
+        term.verify_and_record(&qr, &mrz, &at, None, None)?.decision
+    } else {
+        term.verify(&qr, &mrz, &at)?
+    };
     if a.json {
         println!("{}", report::decision_json(&decision));
     } else {

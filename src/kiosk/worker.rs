@@ -141,23 +141,21 @@ pub fn run(t: &mut Terminal, terminal_id: &str, cmd: Command) -> Option<Message>
             at,
             officer,
         } => {
-            let r = (|| {
-                let store = t.store.as_mut().ok_or("no database")?;
-                audit(
-                    store,
-                    "checklist_confirm",
-                    Some(&officer),
-                    tid,
-                    &serde_json::json!({
-                        "visa": decision.visa.as_ref().map(|v| v.number.clone()),
-                        "checks": super::app::CHECKLIST,
-                    }),
-                )?;
-                t.record(&decision, &at, Some(&officer), Some(tid))
-                    .map_err(|e| e.to_string())?;
-                Ok::<(), String>(())
-            })();
-            Some(Message::Recorded(r))
+            let confirmation = serde_json::json!({
+                "visa": decision.visa.as_ref().map(|v| v.number.clone()),
+                "checks": super::app::CHECKLIST,
+            });
+            // The confirmation, the crossing and their audit rows are one transaction,
+            // decided again on the history read inside it.
+            Some(
+                match t.record(&decision, &at, Some(&officer), Some(tid), Some(&confirmation)) {
+                    Ok(r) if r.movement_id.is_some() => Message::Recorded(Ok(())),
+                    // Another booth recorded this visa first: show the REJECT that was
+                    // recorded (ENTRIES_EXHAUSTED), not "recorded".
+                    Ok(r) => Message::Verified(Ok(Box::new(r.decision)), at),
+                    Err(e) => Message::Recorded(Err(e.to_string())),
+                },
+            )
         }
         Command::Audit {
             kind,
