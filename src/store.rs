@@ -112,9 +112,7 @@ impl From<rusqlite::Error> for StoreError {
                 ffi::SQLITE_IOERR_SHMSIZE => StoreError::Full,
                 ffi::SQLITE_IOERR_READ | ffi::SQLITE_IOERR_SHORT_READ => StoreError::Io("reading"),
                 ffi::SQLITE_IOERR_WRITE | ffi::SQLITE_IOERR_SHMMAP => StoreError::Io("writing"),
-                ffi::SQLITE_IOERR_FSYNC | ffi::SQLITE_IOERR_DIR_FSYNC => {
-                    StoreError::Io("flushing")
-                }
+                ffi::SQLITE_IOERR_FSYNC | ffi::SQLITE_IOERR_DIR_FSYNC => StoreError::Io("flushing"),
                 ffi::SQLITE_IOERR_TRUNCATE => StoreError::Io("truncating"),
                 ffi::SQLITE_IOERR_LOCK
                 | ffi::SQLITE_IOERR_RDLOCK
@@ -358,7 +356,12 @@ fn contents(conn: &Connection, path: &str) -> Result<Contents, StoreError> {
     if version >= 1 && V1_TABLES.iter().all(|t| tables.iter().any(|n| n == t)) {
         return Ok(Contents::Evisa { version });
     }
-    let mut listed = tables.iter().take(5).cloned().collect::<Vec<_>>().join(", ");
+    let mut listed = tables
+        .iter()
+        .take(5)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
     if tables.len() > 5 {
         listed.push_str(", ...");
     }
@@ -381,8 +384,12 @@ fn inspect(path: &Path, display: &str) -> Result<(Connection, Contents), StoreEr
             rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )?;
         conn.busy_timeout(BUSY_TIMEOUT)?;
-        let kind = contents(&conn, display)?;
-        Ok((conn, kind))
+        // One read transaction: the version, the id and the tables from one snapshot,
+        // not from before and after another process's first migration.
+        conn.execute_batch("BEGIN")?;
+        let kind = contents(&conn, display);
+        conn.execute_batch("COMMIT")?;
+        Ok((conn, kind?))
     };
     let result = look();
     if result.is_err() {
@@ -724,7 +731,8 @@ fn history_in(conn: &Connection, visa_number: &str) -> Result<History, StoreErro
             checkpoint,
         });
     }
-    let revoked = conn.query_row(
+    let revoked = conn
+        .query_row(
             "SELECT reason FROM revoked_visas WHERE visa_number = ?1",
             [visa_number],
             |r| r.get(0),
@@ -830,8 +838,12 @@ fn migrate(conn: &mut Connection, display: &str) -> Result<(), StoreError> {
         tx.execute_batch(sql)?;
         tx.pragma_update(None, "user_version", (i + 1) as i64)?;
     }
-    // Databases made before the id existed get it on their first open by this version.
-    tx.pragma_update(None, "application_id", APPLICATION_ID)?;
+    // Databases made before the id existed get it on their first open by this version;
+    // an open that finds nothing to do writes nothing.
+    let app_id: i32 = tx.query_row("PRAGMA application_id", [], |r| r.get(0))?;
+    if app_id != APPLICATION_ID {
+        tx.pragma_update(None, "application_id", APPLICATION_ID)?;
+    }
     tx.commit()?;
     Ok(())
 }

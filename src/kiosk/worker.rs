@@ -148,7 +148,13 @@ pub fn run(t: &mut Terminal, terminal_id: &str, cmd: Command) -> Option<Message>
             // The confirmation, the crossing and their audit rows are one transaction,
             // decided again on the history read inside it.
             Some(
-                match t.record(&decision, &at, Some(&officer), Some(tid), Some(&confirmation)) {
+                match t.record(
+                    &decision,
+                    &at,
+                    Some(&officer),
+                    Some(tid),
+                    Some(&confirmation),
+                ) {
                     Ok(r) if r.movement_id.is_some() => Message::Recorded(Ok(())),
                     // Another booth recorded this visa first: show the REJECT that was
                     // recorded (ENTRIES_EXHAUSTED), not "recorded".
