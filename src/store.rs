@@ -267,6 +267,15 @@ pub struct AuditHead {
     pub movements_from: i64,
 }
 
+/// An audit row read back: when, what, who, and the details' JSON text as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditRow {
+    pub at: String,
+    pub kind: String,
+    pub officer: Option<String>,
+    pub details: String,
+}
+
 /// A signed update as recorded after it was applied.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AppliedUpdate {
@@ -533,6 +542,32 @@ impl Store {
         let id = tx.record_crossing(m, e)?;
         tx.commit()?;
         Ok(id)
+    }
+
+    /// The newest audit rows written by `terminal` with a kind among `kinds`, newest
+    /// first, at most `limit` (the kiosk's shift history survives a restart this way).
+    pub fn recent_audit(
+        &self,
+        terminal: &str,
+        kinds: &[&str],
+        limit: usize,
+    ) -> Result<Vec<AuditRow>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT at, kind, officer, details FROM audit
+             WHERE terminal = ?1 AND kind IN (SELECT value FROM json_each(?2))
+             ORDER BY seq DESC LIMIT ?3",
+        )?;
+        let kinds = serde_json::Value::from(kinds.to_vec()).to_string();
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = stmt.query_map(params![terminal, kinds, limit], |r| {
+            Ok(AuditRow {
+                at: r.get(0)?,
+                kind: r.get(1)?,
+                officer: r.get(2)?,
+                details: r.get(3)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     /// The underlying connection, for modules that own their own tables.
@@ -1013,6 +1048,34 @@ mod tests {
         );
         assert_eq!(s.last_update_of("trust").unwrap().unwrap().seq, 4);
         assert_eq!(s.audit_head().unwrap().seq, 2);
+    }
+
+    #[test]
+    fn disk_io_error_4874_is_reported_as_disk_full() {
+        use rusqlite::ffi;
+        let sqlite = |code| {
+            StoreError::from(rusqlite::Error::SqliteFailure(ffi::Error::new(code), None))
+                .to_string()
+        };
+        // SQLITE_IOERR_SHMSIZE: the WAL index could not grow, which is a full disk.
+        assert!(sqlite(ffi::SQLITE_IOERR_SHMSIZE).starts_with("disk full"));
+        assert!(sqlite(ffi::SQLITE_FULL).starts_with("disk full"));
+        assert!(sqlite(ffi::SQLITE_BUSY).contains("locked by another process"));
+        assert!(sqlite(ffi::SQLITE_LOCKED).contains("locked by another process"));
+        assert!(sqlite(ffi::SQLITE_READONLY).contains("read-only"));
+        assert!(sqlite(ffi::SQLITE_CORRUPT).contains("database file is corrupt"));
+        assert!(sqlite(ffi::SQLITE_IOERR_FSYNC).contains("disk I/O error while flushing"));
+        for code in [
+            ffi::SQLITE_IOERR_SHMSIZE,
+            ffi::SQLITE_IOERR_WRITE,
+            ffi::SQLITE_FULL,
+        ] {
+            assert!(
+                !sqlite(code).contains(&code.to_string()),
+                "{}",
+                sqlite(code)
+            );
+        }
     }
 
     #[cfg(unix)]

@@ -5,12 +5,11 @@
 
 use std::sync::mpsc;
 
-use rusqlite::params;
 use tokio::sync::mpsc::UnboundedSender;
 
 use crate::officers::SignIn;
 use crate::rules::Direction;
-use crate::store::{AuditEvent, Store};
+use crate::store::{AuditEvent, AuditRow, Store, StoreError};
 use crate::terminal::{Terminal, kazakhstan_now_rfc3339};
 
 use super::app::{Command, HistoryRow, Message, Outcome};
@@ -189,24 +188,20 @@ pub fn load_history(
     store: &mut Store,
     terminal_id: &str,
     limit: usize,
-) -> Result<Vec<HistoryRow>, rusqlite::Error> {
-    let conn = store.connection();
-    let mut stmt = conn.prepare_cached(
-        "SELECT at, kind, officer, details FROM audit
-         WHERE terminal = ?1 AND kind IN ('crossing', 'verdict', 'checklist_refuse')
-         ORDER BY seq DESC LIMIT ?2",
+) -> Result<Vec<HistoryRow>, StoreError> {
+    let rows = store.recent_audit(
+        terminal_id,
+        &["crossing", "verdict", "checklist_refuse"],
+        limit.saturating_mul(2),
     )?;
-    let rows = stmt.query_map(params![terminal_id, (limit * 2) as i64], |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, Option<String>>(2)?,
-            r.get::<_, String>(3)?,
-        ))
-    })?;
     let mut out = Vec::new();
     for row in rows {
-        let (at, kind, officer, details) = row?;
+        let AuditRow {
+            at,
+            kind,
+            officer,
+            details,
+        } = row;
         let d: serde_json::Value = serde_json::from_str(&details).unwrap_or_default();
         let text = |k: &str| d.get(k).and_then(|v| v.as_str()).unwrap_or("").to_string();
         let outcome = match kind.as_str() {
