@@ -69,7 +69,7 @@ fn main() -> anyhow::Result<()> {
         if let Some(v) = d.visa.as_mut() {
             v.number = format!("EVBENCH{i}");
         }
-        term.record(&d, &at, Some("officer-1"), Some("NQZ-01"))?;
+        term.record(&d, &at, Some("officer-1"), Some("NQZ-01"), None)?;
     }
     let per_s = appends as f64 / t.elapsed().as_secs_f64();
     println!(

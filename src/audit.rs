@@ -66,7 +66,7 @@ pub enum AuditError {
 
 impl From<rusqlite::Error> for AuditError {
     fn from(e: rusqlite::Error) -> Self {
-        AuditError::Store(StoreError::Sql(e))
+        AuditError::Store(StoreError::from(e))
     }
 }
 

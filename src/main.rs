@@ -383,7 +383,7 @@ fn audit_command(c: AuditCommand) -> Result<ExitCode> {
     use evisa::store::Store;
     match c {
         AuditCommand::Verify { db } => {
-            let store = Store::open_existing(&db)?;
+            let store = Store::open_read_only(&db)?;
             match audit::verify(&store)? {
                 Verification::Intact {
                     rows,
@@ -412,7 +412,7 @@ fn audit_command(c: AuditCommand) -> Result<ExitCode> {
             if let Some(d) = &since {
                 parse_date(d)?;
             }
-            let store = Store::open_existing(&db)?;
+            let store = Store::open_read_only(&db)?;
             let n = match &out {
                 Some(path) => {
                     let f = std::fs::File::create(path)
@@ -694,15 +694,13 @@ fn verify(a: VerifyArgs) -> Result<ExitCode> {
         term.trust.check_policy(&keys, training)?;
     }
     let at = terminal::checkpoint(date, &code, direction);
-    let decision = term.verify(&qr, &mrz, &at)?;
-    if a.record {
+    let decision = if a.record {
         // An ACCEPT becomes a crossing (with its audit row); a REJECT is still audited.
-        if decision.verdict == Verdict::Accept {
-            term.record(&decision, &at, None, None)?;
-        } else {
-            term.audit_verdict(&decision, &at, None, None)?;
-        }
-    }
+        // Decided inside the recording transaction: what is printed is what was recorded.
+        term.verify_and_record(&qr, &mrz, &at, None, None)?.decision
+    } else {
+        term.verify(&qr, &mrz, &at)?
+    };
     let warnings = verdict_warnings(&term.trust, &keys, default_keys, db.is_none(), &decision);
     if a.json {
         println!(

@@ -81,7 +81,7 @@ pub enum OfficerError {
 
 impl From<rusqlite::Error> for OfficerError {
     fn from(e: rusqlite::Error) -> Self {
-        OfficerError::Store(StoreError::Sql(e))
+        OfficerError::Store(StoreError::from(e))
     }
 }
 

@@ -6,7 +6,15 @@
 //! Durability: WAL with `synchronous=FULL`, so a transaction is on disk when `commit`
 //! returns; every write is one short `BEGIN IMMEDIATE` transaction, and a 10 s busy
 //! timeout lets the kiosk and a supervisor's CLI share the file. Errors (a full disk
-//! included) come back as [`StoreError`]; a failed transaction rolls back whole.
+//! included) come back as [`StoreError`] in plain words; a failed transaction rolls
+//! back whole. A decision that depends on the history (single entry) is made inside
+//! the write transaction that records it ([`Store::write`]), so two booths cannot both
+//! admit the same visa.
+//!
+//! Identity: the file carries [`APPLICATION_ID`]. A path that names anything else (another
+//! program's SQLite file, a file that is not SQLite at all) is refused before a single
+//! byte of it is written: it is first looked at through a read-only connection, and
+//! only an empty file or an evisa database is opened for writing.
 
 use std::path::Path;
 
@@ -16,15 +24,51 @@ use time::Date;
 use crate::dates;
 use crate::rules::{Direction, History, Movement};
 
+/// `PRAGMA application_id` of an evisa database: ASCII "EVSA".
+pub const APPLICATION_ID: i32 = 0x4556_5341;
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
+    /// Opening a database file failed; `source` says why.
     #[error("database {path}: {source}")]
     Open {
         path: String,
-        source: rusqlite::Error,
+        source: Box<StoreError>,
     },
+    /// A command that needs an existing database was given a path with no file.
+    #[error("database {path}: no such database file")]
+    Missing { path: String },
+    /// The file is not an evisa database; it was not changed.
+    #[error(
+        "{path} is not an evisa database: {why}; refusing to use it (the file was not changed)"
+    )]
+    NotEvisa { path: String, why: String },
+    /// An older evisa database opened read-only (the audit commands) cannot be migrated.
+    #[error(
+        "database {path} has schema version {found}, older than this program's {supported}; the audit commands never change the file, so open it once with the terminal (e.g. `evisa officer list --db {path}`) to migrate it"
+    )]
+    NeedsMigration {
+        path: String,
+        found: i64,
+        supported: i64,
+    },
+    /// SQLITE_FULL, or the shared-memory file could not grow: nothing was written.
+    #[error("disk full: the database cannot grow, nothing was written; free space on the disk")]
+    Full,
+    /// SQLITE_BUSY / SQLITE_LOCKED after the busy timeout.
+    #[error("database is locked by another process (gave up after waiting 10 s)")]
+    Busy,
+    /// SQLITE_READONLY: the file, its folder or the disk does not accept writes.
+    #[error("database is read-only: check the permissions of the file and its folder")]
+    ReadOnly,
+    /// SQLITE_CORRUPT: the file's structure is damaged.
+    #[error("database file is corrupt; restore it from a backup")]
+    CorruptFile,
+    /// SQLITE_IOERR_*: the operating system failed a read or write.
+    #[error("disk I/O error while {0} the database; the disk may be failing or removed")]
+    Io(&'static str),
     #[error("database error: {0}")]
-    Sql(#[from] rusqlite::Error),
+    Sql(rusqlite::Error),
     #[error(
         "database schema version {found} is newer than this program understands ({supported}); upgrade the terminal software"
     )]
@@ -49,6 +93,37 @@ pub enum StoreError {
         seq: i64,
         applied: i64,
     },
+}
+
+/// SQLite's result codes in words an officer or a supervisor can act on; "disk I/O
+/// error 4874" (SQLITE_IOERR_SHMSIZE) is what a full disk looks like under WAL.
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        use rusqlite::ffi;
+        let rusqlite::Error::SqliteFailure(f, _) = &e else {
+            return StoreError::Sql(e);
+        };
+        match f.code {
+            ffi::ErrorCode::DiskFull => StoreError::Full,
+            ffi::ErrorCode::DatabaseBusy | ffi::ErrorCode::DatabaseLocked => StoreError::Busy,
+            ffi::ErrorCode::ReadOnly => StoreError::ReadOnly,
+            ffi::ErrorCode::DatabaseCorrupt => StoreError::CorruptFile,
+            ffi::ErrorCode::SystemIoFailure => match f.extended_code {
+                ffi::SQLITE_IOERR_SHMSIZE => StoreError::Full,
+                ffi::SQLITE_IOERR_READ | ffi::SQLITE_IOERR_SHORT_READ => StoreError::Io("reading"),
+                ffi::SQLITE_IOERR_WRITE | ffi::SQLITE_IOERR_SHMMAP => StoreError::Io("writing"),
+                ffi::SQLITE_IOERR_FSYNC | ffi::SQLITE_IOERR_DIR_FSYNC => StoreError::Io("flushing"),
+                ffi::SQLITE_IOERR_TRUNCATE => StoreError::Io("truncating"),
+                ffi::SQLITE_IOERR_LOCK
+                | ffi::SQLITE_IOERR_RDLOCK
+                | ffi::SQLITE_IOERR_UNLOCK
+                | ffi::SQLITE_IOERR_SHMLOCK
+                | ffi::SQLITE_IOERR_CHECKRESERVEDLOCK => StoreError::Io("locking"),
+                _ => StoreError::Io("accessing"),
+            },
+            _ => StoreError::Sql(e),
+        }
+    }
 }
 
 /// Each entry migrates the schema from version `index` to `index + 1`, in one
@@ -192,6 +267,15 @@ pub struct AuditHead {
     pub movements_from: i64,
 }
 
+/// An audit row read back: when, what, who, and the details' JSON text as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditRow {
+    pub at: String,
+    pub kind: String,
+    pub officer: Option<String>,
+    pub details: String,
+}
+
 /// A signed update as recorded after it was applied.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AppliedUpdate {
@@ -230,57 +314,201 @@ pub struct Store {
     conn: Connection,
 }
 
+/// What a file holds, judged before anything is written to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Contents {
+    /// A new or empty file (no tables, no version): ours to initialise.
+    Empty,
+    /// An evisa database at this schema version.
+    Evisa { version: i64 },
+}
+
+/// The tables every evisa schema since version 1 has: how a database made before the
+/// application id existed is recognised.
+const V1_TABLES: [&str; 3] = ["movements", "revoked_visas", "audit"];
+
+/// Classifies the file behind `conn` without writing to it.
+fn contents(conn: &Connection, path: &str) -> Result<Contents, StoreError> {
+    let not_evisa = |why: String| StoreError::NotEvisa {
+        path: path.to_string(),
+        why,
+    };
+    let app_id: i32 = match conn.query_row("PRAGMA application_id", [], |r| r.get(0)) {
+        Ok(id) => id,
+        Err(rusqlite::Error::SqliteFailure(f, _))
+            if f.code == rusqlite::ffi::ErrorCode::NotADatabase =>
+        {
+            return Err(not_evisa("it is not a SQLite database".into()));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    let tables = {
+        let mut stmt = conn.prepare(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite!_%' ESCAPE '!' ORDER BY name",
+        )?;
+        stmt.query_map([], |r| r.get::<_, String>(0))?
+            .collect::<Result<Vec<_>, _>>()?
+    };
+    if app_id == APPLICATION_ID {
+        return Ok(Contents::Evisa { version });
+    }
+    if app_id != 0 {
+        return Err(not_evisa(format!(
+            "it belongs to another application (application id {:#010x})",
+            app_id as u32
+        )));
+    }
+    if version == 0 && tables.is_empty() {
+        return Ok(Contents::Empty);
+    }
+    if version >= 1 && V1_TABLES.iter().all(|t| tables.iter().any(|n| n == t)) {
+        return Ok(Contents::Evisa { version });
+    }
+    let mut listed = tables
+        .iter()
+        .take(5)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
+    if tables.len() > 5 {
+        listed.push_str(", ...");
+    }
+    Err(not_evisa(format!(
+        "it holds another application's data (schema version {version}, tables: {})",
+        if listed.is_empty() { "none" } else { &listed }
+    )))
+}
+
+/// Opens `path` read-only and classifies it. A read-only connection to a WAL-mode file
+/// creates its `-wal` and `-shm` files when they are missing; when the file is refused,
+/// the ones this look created are removed again, so another program's folder is left
+/// as it was.
+fn inspect(path: &Path, display: &str) -> Result<(Connection, Contents), StoreError> {
+    let sidecars = sidecar_paths(path);
+    let existed = sidecars.clone().map(|p| p.exists());
+    let look = || -> Result<(Connection, Contents), StoreError> {
+        let conn = Connection::open_with_flags(
+            path,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        // One read transaction: the version, the id and the tables from one snapshot,
+        // not from before and after another process's first migration.
+        conn.execute_batch("BEGIN")?;
+        let kind = contents(&conn, display);
+        conn.execute_batch("COMMIT")?;
+        Ok((conn, kind?))
+    };
+    let result = look();
+    if result.is_err() {
+        for (side, existed) in sidecars.iter().zip(existed) {
+            if !existed {
+                let _ = std::fs::remove_file(side);
+            }
+        }
+    }
+    result.map_err(|e| in_file(display, e))
+}
+
+/// Names the file in an error that does not already.
+fn in_file(display: &str, e: StoreError) -> StoreError {
+    match e {
+        e @ (StoreError::NotEvisa { .. }
+        | StoreError::Missing { .. }
+        | StoreError::NeedsMigration { .. }
+        | StoreError::Open { .. }
+        | StoreError::Permissions { .. }) => e,
+        other => StoreError::Open {
+            path: display.to_string(),
+            source: Box::new(other),
+        },
+    }
+}
+
+const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 impl Store {
     /// Opens (creating with mode 0600 if needed) and migrates the database. The file is
     /// created private before SQLite sees it, so there is no moment it is readable by
     /// others; SQLite gives the `-wal` and `-shm` files the main file's mode, and any
-    /// left broader by an older version are narrowed here.
+    /// left broader by an older version are narrowed here. A file that is not an evisa
+    /// database is refused unchanged ([`StoreError::NotEvisa`]).
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         let display = path.display().to_string();
         create_private(path)?;
-        let conn = Connection::open(path).map_err(|source| StoreError::Open {
-            path: display.clone(),
-            source,
-        })?;
-        let store = Self::setup(conn).map_err(|e| match e {
-            StoreError::Sql(source) => StoreError::Open {
-                path: display,
-                source,
-            },
-            other => other,
-        })?;
+        // Look before writing: switching the journal mode or migrating would already
+        // alter another program's file.
+        drop(inspect(path, &display)?);
+        let store = Connection::open(path)
+            .map_err(StoreError::from)
+            .and_then(|conn| Self::setup(conn, &display))
+            .map_err(|e| in_file(&display, e))?;
         restrict_sidecars(path)?;
         Ok(store)
     }
 
-    /// Opens an existing database (for `audit` and `update import`: a mistyped path
-    /// must not silently create an empty, "intact" database).
+    /// Opens an existing database (for `update import`: a mistyped path must not
+    /// silently create an empty, "intact" database).
     pub fn open_existing(path: &Path) -> Result<Self, StoreError> {
-        if !path.is_file() {
-            return Err(StoreError::Open {
-                path: path.display().to_string(),
-                source: rusqlite::Error::SqliteFailure(
-                    rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CANTOPEN),
-                    Some("no such database file".into()),
-                ),
-            });
-        }
+        require_file(path)?;
         Self::open(path)
     }
 
-    pub fn open_in_memory() -> Result<Self, StoreError> {
-        Self::setup(Connection::open_in_memory()?)
+    /// Opens an existing evisa database without ever writing to it (the audit
+    /// commands: evidence is read, not changed): no journal-mode switch, no migration.
+    /// An empty file or an older schema is refused.
+    pub fn open_read_only(path: &Path) -> Result<Self, StoreError> {
+        require_file(path)?;
+        let display = path.display().to_string();
+        let (conn, kind) = inspect(path, &display)?;
+        match kind {
+            Contents::Empty => Err(StoreError::NotEvisa {
+                path: display,
+                why: "it is empty".into(),
+            }),
+            Contents::Evisa { version } if version > SCHEMA_VERSION => Err(in_file(
+                &display,
+                StoreError::TooNew {
+                    found: version,
+                    supported: SCHEMA_VERSION,
+                },
+            )),
+            Contents::Evisa { version } if version < SCHEMA_VERSION => {
+                Err(StoreError::NeedsMigration {
+                    path: display,
+                    found: version,
+                    supported: SCHEMA_VERSION,
+                })
+            }
+            Contents::Evisa { .. } => Ok(Store { conn }),
+        }
     }
 
-    fn setup(mut conn: Connection) -> Result<Self, StoreError> {
-        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    pub fn open_in_memory() -> Result<Self, StoreError> {
+        Self::setup(Connection::open_in_memory()?, ":memory:")
+    }
+
+    fn setup(mut conn: Connection, display: &str) -> Result<Self, StoreError> {
+        conn.busy_timeout(BUSY_TIMEOUT)?;
         // WAL lets a supervisor's CLI import run while the kiosk reads; FULL makes a
         // commit durable before the UI says "recorded".
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
-        migrate(&mut conn)?;
+        migrate(&mut conn, display)?;
         Ok(Store { conn })
+    }
+
+    /// Starts a write transaction (`BEGIN IMMEDIATE`): from here until it commits or is
+    /// dropped (a rollback), no other connection writes, so what is read through it
+    /// (a visa's history) is still true when what depends on it is written.
+    pub fn write(&mut self) -> Result<WriteTx<'_>, StoreError> {
+        Ok(WriteTx {
+            tx: self
+                .conn
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?,
+        })
     }
 
     pub fn schema_version(&self) -> Result<i64, StoreError> {
@@ -291,75 +519,55 @@ impl Store {
 
     /// Everything the rules need to know about one visa number.
     pub fn history(&self, visa_number: &str) -> Result<History, StoreError> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT direction, date, checkpoint FROM movements WHERE visa_number = ?1 ORDER BY id",
-        )?;
-        let rows = stmt.query_map([visa_number], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-            ))
-        })?;
-        let mut movements = Vec::new();
-        for row in rows {
-            let (dir, date, checkpoint) = row?;
-            movements.push(Movement {
-                direction: Direction::parse(&dir).ok_or(StoreError::Corrupt {
-                    table: "movements",
-                    column: "direction",
-                    value: dir.clone(),
-                })?,
-                date: parse_date(&date, "movements", "date")?,
-                checkpoint,
-            });
-        }
-        let revoked = self
-            .conn
-            .query_row(
-                "SELECT reason FROM revoked_visas WHERE visa_number = ?1",
-                [visa_number],
-                |r| r.get(0),
-            )
-            .optional()?;
-        Ok(History { movements, revoked })
+        history_in(&self.conn, visa_number)
     }
 
     /// Appends one event to the hash-chained audit log; durable when this returns.
     pub fn append_audit(&mut self, e: &AuditEvent<'_>) -> Result<i64, StoreError> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        let seq = append_audit_in(&tx, e)?;
+        let tx = self.write()?;
+        let seq = tx.append_audit(e)?;
         tx.commit()?;
         Ok(seq)
     }
 
     /// Records a crossing and its audit event in one transaction: both or neither.
-    /// The audit row's details gain `"movement_id"` (when they are a JSON object), so
-    /// the chain also covers the movement: `audit verify` finds it edited or deleted.
+    /// Checks nothing about the visa's history: the terminal decides and records in
+    /// one [`Store::write`] transaction instead.
     pub fn record_crossing(
         &mut self,
         m: &NewMovement<'_>,
         e: &AuditEvent<'_>,
     ) -> Result<i64, StoreError> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        let id = insert_movement(&tx, m)?;
-        let mut details = e.details.clone();
-        if let Some(obj) = details.as_object_mut() {
-            obj.insert("movement_id".into(), id.into());
-        }
-        append_audit_in(
-            &tx,
-            &AuditEvent {
-                details: &details,
-                ..e.clone()
-            },
-        )?;
+        let tx = self.write()?;
+        let id = tx.record_crossing(m, e)?;
         tx.commit()?;
         Ok(id)
+    }
+
+    /// The newest audit rows written by `terminal` with a kind among `kinds`, newest
+    /// first, at most `limit` (the kiosk's shift history survives a restart this way).
+    pub fn recent_audit(
+        &self,
+        terminal: &str,
+        kinds: &[&str],
+        limit: usize,
+    ) -> Result<Vec<AuditRow>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT at, kind, officer, details FROM audit
+             WHERE terminal = ?1 AND kind IN (SELECT value FROM json_each(?2))
+             ORDER BY seq DESC LIMIT ?3",
+        )?;
+        let kinds = serde_json::Value::from(kinds.to_vec()).to_string();
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = stmt.query_map(params![terminal, kinds, limit], |r| {
+            Ok(AuditRow {
+                at: r.get(0)?,
+                kind: r.get(1)?,
+                officer: r.get(2)?,
+                details: r.get(3)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     /// The underlying connection, for modules that own their own tables.
@@ -487,6 +695,87 @@ impl Store {
     }
 }
 
+/// One `BEGIN IMMEDIATE` transaction on the store (see [`Store::write`]); dropping it
+/// without [`WriteTx::commit`] rolls everything in it back.
+pub struct WriteTx<'a> {
+    tx: rusqlite::Transaction<'a>,
+}
+
+impl WriteTx<'_> {
+    /// The visa's history as of this transaction: no other writer can change it
+    /// before this transaction ends.
+    pub fn history(&self, visa_number: &str) -> Result<History, StoreError> {
+        history_in(&self.tx, visa_number)
+    }
+
+    /// Appends one event to the audit chain.
+    pub fn append_audit(&self, e: &AuditEvent<'_>) -> Result<i64, StoreError> {
+        append_audit_in(&self.tx, e)
+    }
+
+    /// Inserts a crossing and its audit event. The audit row's details gain
+    /// `"movement_id"` (when they are a JSON object), so the chain also covers the
+    /// movement: `audit verify` finds it edited or deleted.
+    pub fn record_crossing(
+        &self,
+        m: &NewMovement<'_>,
+        e: &AuditEvent<'_>,
+    ) -> Result<i64, StoreError> {
+        let id = insert_movement(&self.tx, m)?;
+        let mut details = e.details.clone();
+        if let Some(obj) = details.as_object_mut() {
+            obj.insert("movement_id".into(), id.into());
+        }
+        append_audit_in(
+            &self.tx,
+            &AuditEvent {
+                details: &details,
+                ..e.clone()
+            },
+        )?;
+        Ok(id)
+    }
+
+    /// Makes everything in the transaction durable, or nothing of it.
+    pub fn commit(self) -> Result<(), StoreError> {
+        Ok(self.tx.commit()?)
+    }
+}
+
+fn history_in(conn: &Connection, visa_number: &str) -> Result<History, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT direction, date, checkpoint FROM movements WHERE visa_number = ?1 ORDER BY id",
+    )?;
+    let rows = stmt.query_map([visa_number], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+        ))
+    })?;
+    let mut movements = Vec::new();
+    for row in rows {
+        let (dir, date, checkpoint) = row?;
+        movements.push(Movement {
+            direction: Direction::parse(&dir).ok_or(StoreError::Corrupt {
+                table: "movements",
+                column: "direction",
+                value: dir.clone(),
+            })?,
+            date: parse_date(&date, "movements", "date")?,
+            checkpoint,
+        });
+    }
+    let revoked = conn
+        .query_row(
+            "SELECT reason FROM revoked_visas WHERE visa_number = ?1",
+            [visa_number],
+            |r| r.get(0),
+        )
+        .optional()?;
+    Ok(History { movements, revoked })
+}
+
 fn append_audit_in(conn: &Connection, e: &AuditEvent<'_>) -> Result<i64, StoreError> {
     let last: Option<(i64, Vec<u8>)> = conn
         .query_row(
@@ -565,9 +854,15 @@ fn parse_date(s: &str, table: &'static str, column: &'static str) -> Result<Date
     })
 }
 
-fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+/// Brings the schema to [`SCHEMA_VERSION`] and stamps [`APPLICATION_ID`], in one
+/// IMMEDIATE transaction with the check of what the file holds (another process may
+/// have initialised it since it was inspected).
+fn migrate(conn: &mut Connection, display: &str) -> Result<(), StoreError> {
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-    let found: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    let found = match contents(&tx, display)? {
+        Contents::Empty => 0,
+        Contents::Evisa { version } => version,
+    };
     if found > SCHEMA_VERSION {
         return Err(StoreError::TooNew {
             found,
@@ -578,8 +873,31 @@ fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
         tx.execute_batch(sql)?;
         tx.pragma_update(None, "user_version", (i + 1) as i64)?;
     }
+    // Databases made before the id existed get it on their first open by this version;
+    // an open that finds nothing to do writes nothing.
+    let app_id: i32 = tx.query_row("PRAGMA application_id", [], |r| r.get(0))?;
+    if app_id != APPLICATION_ID {
+        tx.pragma_update(None, "application_id", APPLICATION_ID)?;
+    }
     tx.commit()?;
     Ok(())
+}
+
+fn require_file(path: &Path) -> Result<(), StoreError> {
+    if path.is_file() {
+        return Ok(());
+    }
+    Err(StoreError::Missing {
+        path: path.display().to_string(),
+    })
+}
+
+fn sidecar_paths(path: &Path) -> [std::path::PathBuf; 2] {
+    ["-wal", "-shm"].map(|suffix| {
+        let mut name = path.as_os_str().to_owned();
+        name.push(suffix);
+        std::path::PathBuf::from(name)
+    })
 }
 
 /// Creates an empty database file with mode 0600 unless one exists (SQLite treats an
@@ -608,10 +926,7 @@ fn create_private(path: &Path) -> Result<(), StoreError> {
 #[cfg(unix)]
 fn restrict_sidecars(path: &Path) -> Result<(), StoreError> {
     use std::os::unix::fs::PermissionsExt;
-    for suffix in ["-wal", "-shm"] {
-        let mut name = path.as_os_str().to_owned();
-        name.push(suffix);
-        let side = std::path::PathBuf::from(name);
+    for side in sidecar_paths(path) {
         let Ok(meta) = std::fs::metadata(&side) else {
             continue;
         };
@@ -677,7 +992,12 @@ mod tests {
         c.pragma_update(None, "user_version", SCHEMA_VERSION + 1)
             .unwrap();
         drop(c);
-        assert!(matches!(Store::open(&path), Err(StoreError::TooNew { .. })));
+        let err = Store::open(&path).err().expect("a newer schema opened");
+        assert!(
+            matches!(&err, StoreError::Open { source, .. } if matches!(**source, StoreError::TooNew { .. })),
+            "{err}"
+        );
+        assert!(err.to_string().contains("t.db"), "{err}");
     }
 
     #[test]
@@ -728,6 +1048,34 @@ mod tests {
         );
         assert_eq!(s.last_update_of("trust").unwrap().unwrap().seq, 4);
         assert_eq!(s.audit_head().unwrap().seq, 2);
+    }
+
+    #[test]
+    fn disk_io_error_4874_is_reported_as_disk_full() {
+        use rusqlite::ffi;
+        let sqlite = |code| {
+            StoreError::from(rusqlite::Error::SqliteFailure(ffi::Error::new(code), None))
+                .to_string()
+        };
+        // SQLITE_IOERR_SHMSIZE: the WAL index could not grow, which is a full disk.
+        assert!(sqlite(ffi::SQLITE_IOERR_SHMSIZE).starts_with("disk full"));
+        assert!(sqlite(ffi::SQLITE_FULL).starts_with("disk full"));
+        assert!(sqlite(ffi::SQLITE_BUSY).contains("locked by another process"));
+        assert!(sqlite(ffi::SQLITE_LOCKED).contains("locked by another process"));
+        assert!(sqlite(ffi::SQLITE_READONLY).contains("read-only"));
+        assert!(sqlite(ffi::SQLITE_CORRUPT).contains("database file is corrupt"));
+        assert!(sqlite(ffi::SQLITE_IOERR_FSYNC).contains("disk I/O error while flushing"));
+        for code in [
+            ffi::SQLITE_IOERR_SHMSIZE,
+            ffi::SQLITE_IOERR_WRITE,
+            ffi::SQLITE_FULL,
+        ] {
+            assert!(
+                !sqlite(code).contains(&code.to_string()),
+                "{}",
+                sqlite(code)
+            );
+        }
     }
 
     #[cfg(unix)]

@@ -1,13 +1,21 @@
 //! The verification service of one booth: the pure rules wired to the trust folder,
 //! the SQLite store and the clock. The CLI's `verify` and the kiosk both go through
 //! here, so a verdict means the same thing wherever it is shown.
+//!
+//! Recording is decided where it is written: the visa's history is read, the rules
+//! run and the crossing (or the REJECT) is audited inside one `BEGIN IMMEDIATE`
+//! transaction, so booths recording the same single-entry visa at once admit it once,
+//! and the decision returned (and shown) is the one that was recorded.
 
 use std::path::{Path, PathBuf};
 
 use time::{Date, OffsetDateTime};
 
 use crate::issue::KZ_OFFSET;
-use crate::rules::{self, Checkpoint, Decision, Direction, History, Movement, Verdict};
+use crate::payload::Claims;
+use crate::rules::{
+    self, Checkpoint, Decision, Direction, History, Movement, ScannedVisa, Verdict,
+};
 use crate::store::{AuditEvent, NewMovement, Store, StoreError};
 use crate::trust::{TrustError, TrustStore};
 
@@ -39,6 +47,16 @@ pub enum TerminalError {
     NoDatabase,
     #[error("only an ACCEPT can be recorded as a crossing (this verdict is {0})")]
     NotAccepted(&'static str),
+}
+
+/// A decision as it was written to the database: the one to show.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recorded {
+    /// Made on the history read inside the recording transaction. A REJECT here after
+    /// an ACCEPT was shown means another booth recorded the visa in between.
+    pub decision: Decision,
+    /// The crossing's movement id when the decision was an ACCEPT and was recorded.
+    pub movement_id: Option<i64>,
 }
 
 /// A booth's verifier: a trust store and, when recording, a database.
@@ -89,45 +107,112 @@ impl Terminal {
         })?)
     }
 
-    /// Records an accepted crossing with its audit event, atomically; durable when
-    /// this returns.
+    /// Verifies and records in one transaction: an ACCEPT becomes a crossing with its
+    /// audit row, a REJECT an audited verdict. The returned decision is the recorded
+    /// one; durable when this returns.
+    pub fn verify_and_record(
+        &mut self,
+        qr: &str,
+        mrz: &str,
+        at: &Checkpoint,
+        officer: Option<&str>,
+        terminal_id: Option<&str>,
+    ) -> Result<Recorded, TerminalError> {
+        let scanned = rules::read_visa(qr, &self.trust);
+        self.decide_and_write(&scanned, mrz, at, officer, terminal_id, None)
+    }
+
+    /// Records an ACCEPT shown earlier (the kiosk's F5), with the officer's checklist
+    /// confirmation (`checklist_confirm` details) when given, all in one transaction.
+    /// The rules run again on the history read inside it: when another booth recorded
+    /// the visa since (or it was revoked), the result is that REJECT, audited as a
+    /// verdict, and no crossing. Durable when this returns.
     pub fn record(
         &mut self,
         decision: &Decision,
         at: &Checkpoint,
         officer: Option<&str>,
         terminal_id: Option<&str>,
-    ) -> Result<i64, TerminalError> {
+        confirmation: Option<&serde_json::Value>,
+    ) -> Result<Recorded, TerminalError> {
         let (Verdict::Accept, Some(visa), Some(passport)) =
             (decision.verdict, &decision.visa, &decision.passport)
         else {
             return Err(TerminalError::NotAccepted(decision.verdict.as_str()));
         };
-        let store = self.store.as_mut().ok_or(TerminalError::NoDatabase)?;
-        let movement = Movement {
-            direction: at.direction,
-            date: at.date,
-            checkpoint: at.code.clone(),
+        // An ACCEPT was decided on an authentic code with no failing reason, and the
+        // rules read only the visa, the reasons and the signer of a scan, so the scan
+        // is rebuilt from the decision; the passport's own MRZ lines are parsed again.
+        let scanned = ScannedVisa {
+            claims: Some(Claims {
+                issuer: String::new(),
+                issued_at: 0,
+                expires_at: 0,
+                visa: visa.clone(),
+            }),
+            authentic: true,
+            reasons: Vec::new(),
+            signer: decision.signer.clone(),
+            foreign: false,
         };
+        let mrz = passport.lines.join("\n");
+        self.decide_and_write(&scanned, &mrz, at, officer, terminal_id, confirmation)
+    }
+
+    fn decide_and_write(
+        &mut self,
+        scanned: &ScannedVisa,
+        mrz: &str,
+        at: &Checkpoint,
+        officer: Option<&str>,
+        terminal_id: Option<&str>,
+        confirmation: Option<&serde_json::Value>,
+    ) -> Result<Recorded, TerminalError> {
+        let store = self.store.as_mut().ok_or(TerminalError::NoDatabase)?;
+        let tx = store.write()?;
+        let history = match &scanned.claims {
+            Some(c) => tx.history(&c.visa.number)?,
+            None => History::default(),
+        };
+        let decision = rules::decide(scanned, mrz, &history, at);
         let now = kazakhstan_now_rfc3339();
-        let details = verdict_details(decision, at);
-        Ok(store.record_crossing(
-            &NewMovement {
-                visa_number: &visa.number,
-                movement: &movement,
-                document_number: &passport.document_number,
-                officer,
-                terminal: terminal_id,
-                recorded_at: &now,
-            },
-            &AuditEvent {
-                kind: "crossing",
-                officer,
-                terminal: terminal_id,
-                at: &now,
-                details: &details,
-            },
-        )?)
+        let event = |kind, details| AuditEvent {
+            kind,
+            officer,
+            terminal: terminal_id,
+            at: &now,
+            details,
+        };
+        if let Some(details) = confirmation {
+            tx.append_audit(&event("checklist_confirm", details))?;
+        }
+        let details = verdict_details(&decision, at);
+        let movement_id = match (decision.verdict, &decision.visa, &decision.passport) {
+            (Verdict::Accept, Some(visa), Some(passport)) => Some(tx.record_crossing(
+                &NewMovement {
+                    visa_number: &visa.number,
+                    movement: &Movement {
+                        direction: at.direction,
+                        date: at.date,
+                        checkpoint: at.code.clone(),
+                    },
+                    document_number: &passport.document_number,
+                    officer,
+                    terminal: terminal_id,
+                    recorded_at: &now,
+                },
+                &event("crossing", &details),
+            )?),
+            _ => {
+                tx.append_audit(&event("verdict", &details))?;
+                None
+            }
+        };
+        tx.commit()?;
+        Ok(Recorded {
+            decision,
+            movement_id,
+        })
     }
 }
 

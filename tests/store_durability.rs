@@ -118,6 +118,12 @@ fn v1_database_migrates_to_latest() {
     }
     let mut s = Store::open(&path).unwrap();
     assert_eq!(s.schema_version().unwrap(), SCHEMA_VERSION);
+    // A v1 file predates the application id; migrating stamps it.
+    let id: i32 = s
+        .connection()
+        .query_row("PRAGMA application_id", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(id, evisa::store::APPLICATION_ID);
     assert_eq!(s.history("EV1").unwrap().movements.len(), 1);
     assert_eq!(s.history("EV9").unwrap().revoked.as_deref(), Some("fraud"));
     let head = s.audit_head().unwrap();
@@ -192,7 +198,7 @@ fn full_disk_is_an_error_and_loses_nothing() {
         }
         assert!(recorded.len() < 10_000, "never filled up");
     };
-    assert!(err.to_string().contains("full"), "{err}");
+    assert!(matches!(err, StoreError::Full), "{err:?}");
     // The failed transaction rolled back whole: no movement without its audit row.
     assert_eq!(intact(&s), recorded.len() as i64);
     drop(s);
@@ -204,6 +210,33 @@ fn full_disk_is_an_error_and_loses_nothing() {
     // Space back: recording resumes on the same chain.
     crossing(&mut s, "EV-after").unwrap();
     assert_eq!(intact(&s), recorded.len() as i64 + 1);
+}
+
+#[test]
+fn sqlite_full_is_reported_as_disk_full_not_as_an_error_code() {
+    // SQLITE_FULL for real: the database may not grow past its current size.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("full.db");
+    let mut s = Store::open(&path).unwrap();
+    let pages: i64 = s
+        .connection()
+        .query_row("PRAGMA page_count", [], |r| r.get(0))
+        .unwrap();
+    s.connection()
+        .pragma_update(None, "max_page_count", pages)
+        .unwrap();
+    let big = serde_json::json!({ "note": "x".repeat(64 * 1024) });
+    let err = s
+        .append_audit(&event(&big, "settings_change"))
+        .expect_err("a full database accepted a write");
+    assert!(matches!(err, StoreError::Full), "{err:?}");
+    let text = err.to_string();
+    assert!(text.starts_with("disk full"), "{text}");
+    assert!(
+        !text.contains("error code") && !text.contains("13"),
+        "{text}"
+    );
+    assert_eq!(intact(&s), 0);
 }
 
 #[test]

@@ -5,12 +5,11 @@
 
 use std::sync::mpsc;
 
-use rusqlite::params;
 use tokio::sync::mpsc::UnboundedSender;
 
 use crate::officers::SignIn;
 use crate::rules::Direction;
-use crate::store::{AuditEvent, Store};
+use crate::store::{AuditEvent, AuditRow, Store, StoreError};
 use crate::terminal::{Terminal, kazakhstan_now_rfc3339};
 
 use super::app::{Command, HistoryRow, Message, Outcome};
@@ -141,23 +140,27 @@ pub fn run(t: &mut Terminal, terminal_id: &str, cmd: Command) -> Option<Message>
             at,
             officer,
         } => {
-            let r = (|| {
-                let store = t.store.as_mut().ok_or("no database")?;
-                audit(
-                    store,
-                    "checklist_confirm",
+            let confirmation = serde_json::json!({
+                "visa": decision.visa.as_ref().map(|v| v.number.clone()),
+                "checks": super::app::CHECKLIST,
+            });
+            // The confirmation, the crossing and their audit rows are one transaction,
+            // decided again on the history read inside it.
+            Some(
+                match t.record(
+                    &decision,
+                    &at,
                     Some(&officer),
-                    tid,
-                    &serde_json::json!({
-                        "visa": decision.visa.as_ref().map(|v| v.number.clone()),
-                        "checks": super::app::CHECKLIST,
-                    }),
-                )?;
-                t.record(&decision, &at, Some(&officer), Some(tid))
-                    .map_err(|e| e.to_string())?;
-                Ok::<(), String>(())
-            })();
-            Some(Message::Recorded(r))
+                    Some(tid),
+                    Some(&confirmation),
+                ) {
+                    Ok(r) if r.movement_id.is_some() => Message::Recorded(Ok(())),
+                    // Another booth recorded this visa first: show the REJECT that was
+                    // recorded (ENTRIES_EXHAUSTED), not "recorded".
+                    Ok(r) => Message::Verified(Ok(Box::new(r.decision)), at),
+                    Err(e) => Message::Recorded(Err(e.to_string())),
+                },
+            )
         }
         Command::Audit {
             kind,
@@ -185,24 +188,20 @@ pub fn load_history(
     store: &mut Store,
     terminal_id: &str,
     limit: usize,
-) -> Result<Vec<HistoryRow>, rusqlite::Error> {
-    let conn = store.connection();
-    let mut stmt = conn.prepare_cached(
-        "SELECT at, kind, officer, details FROM audit
-         WHERE terminal = ?1 AND kind IN ('crossing', 'verdict', 'checklist_refuse')
-         ORDER BY seq DESC LIMIT ?2",
+) -> Result<Vec<HistoryRow>, StoreError> {
+    let rows = store.recent_audit(
+        terminal_id,
+        &["crossing", "verdict", "checklist_refuse"],
+        limit.saturating_mul(2),
     )?;
-    let rows = stmt.query_map(params![terminal_id, (limit * 2) as i64], |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, Option<String>>(2)?,
-            r.get::<_, String>(3)?,
-        ))
-    })?;
     let mut out = Vec::new();
     for row in rows {
-        let (at, kind, officer, details) = row?;
+        let AuditRow {
+            at,
+            kind,
+            officer,
+            details,
+        } = row;
         let d: serde_json::Value = serde_json::from_str(&details).unwrap_or_default();
         let text = |k: &str| d.get(k).and_then(|v| v.as_str()).unwrap_or("").to_string();
         let outcome = match kind.as_str() {
