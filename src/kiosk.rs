@@ -171,7 +171,7 @@ fn install_panic_hook() {
         if worker::panic_is_caught() {
             let text = info.to_string();
             tracing::error!(
-                panic = %crate::untrusted::printable(&text),
+                panic = %crate::kiosk::worker::log_text(&text),
                 "a kiosk command panicked; caught, the decision was not taken"
             );
             return;
@@ -183,12 +183,17 @@ fn install_panic_hook() {
 
 /// Opens the full-screen terminal. Not `ratatui::try_init`: its panic hook restores the
 /// terminal on every panic, including those the worker catches and survives.
+/// A failure half-way puts back what was already changed.
 fn open_screen() -> Result<ratatui::DefaultTerminal> {
     crossterm::terminal::enable_raw_mode()?;
-    crossterm::execute!(std::io::stdout(), crossterm::terminal::EnterAlternateScreen)?;
-    Ok(ratatui::Terminal::new(
-        ratatui::backend::CrosstermBackend::new(std::io::stdout()),
-    )?)
+    let opened = crossterm::execute!(std::io::stdout(), crossterm::terminal::EnterAlternateScreen)
+        .and_then(|()| {
+            ratatui::Terminal::new(ratatui::backend::CrosstermBackend::new(std::io::stdout()))
+        });
+    if opened.is_err() {
+        restore_terminal();
+    }
+    Ok(opened?)
 }
 
 /// `--log FILE`: a plain-text log appended to the file. Log lines that carry untrusted
@@ -363,9 +368,8 @@ async fn event_loop(mut model: Model, terminal: Terminal, cfg: KioskConfig) -> R
     let (cmd_tx, worker) = worker::spawn(terminal, cfg.terminal_id.clone(), msg_tx.clone());
 
     install_panic_hook();
-    // The guard comes first: a failure half-way through opening still restores.
-    let _guard = RestoreGuard;
     let mut screen = open_screen().context("cannot open the terminal screen")?;
+    let _guard = RestoreGuard;
 
     // Keyboard reader: a plain thread, blocking on crossterm.
     let keys_tx = msg_tx.clone();

@@ -145,6 +145,14 @@ impl Tmux {
     fn wait_for(&self, needle: &str) -> String {
         self.wait(needle, |s| s.contains(needle))
     }
+
+    /// Waits for the kiosk to end with status 0 and for the shell's `stty -a` line
+    /// with the local modes (`echok` is on it whether raw mode is on or off).
+    fn wait_exit(&self) -> String {
+        self.wait("the kiosk to exit (status 0) and stty", |s| {
+            s.contains("KIOSK-EXITED-0") && s.contains("echok")
+        })
+    }
 }
 
 impl Drop for Tmux {
@@ -241,7 +249,7 @@ fn booth_workflow_end_to_end() {
 
     // Quit: the terminal is restored and the program ends normally.
     t.leave();
-    let s = t.wait_for("KIOSK-EXITED-0");
+    let s = t.wait_exit();
     assert!(!s.contains("Scanner input"), "screen not restored:\n{s}");
     assert_normal_mode(&s);
 
@@ -262,7 +270,7 @@ fn booth_workflow_end_to_end() {
     t.key("F10");
     t.wait_for("not settled");
     t.key("y");
-    t.wait_for("KIOSK-EXITED-0");
+    t.wait_exit();
     // Every officer action is in the audit log, with the officer who made it.
     let mut store = evisa::store::Store::open(&db).unwrap();
     let conn = store.connection();
@@ -317,7 +325,20 @@ fn demo_mode_and_clean_exit_on_sigterm() {
     t.wait_for("Training: officer ID demo, PIN 0000");
     sign_in(&t, "demo", "0000");
     t.wait_for("Officer demo (supervisor)");
-    // SIGTERM: the kiosk leaves the screen as it found it.
+    // SIGTERM, then SIGHUP: the kiosk leaves the screen as it found it, in normal mode.
+    signal_kiosk(&t, "-TERM");
+    let s = t.wait_exit();
+    assert!(!s.contains("Scanner input"), "screen not restored:\n{s}");
+    assert_normal_mode(&s);
+    t.start(&["kiosk", "--demo", "--date", "2026-11-25"]);
+    t.wait_for("Officer demo (supervisor)");
+    signal_kiosk(&t, "-HUP");
+    let s = t.wait_exit();
+    assert_normal_mode(&s);
+}
+
+/// Sends a signal to the kiosk process (the pane shell's child).
+fn signal_kiosk(t: &Tmux, signal: &str) {
     let pid = t.tmux(&["list-panes", "-t", &t.target(), "-F", "#{pane_pid}"]);
     let shell: u32 = pid.trim().parse().unwrap();
     let kids = Command::new("pgrep")
@@ -330,11 +351,9 @@ fn demo_mode_and_clean_exit_on_sigterm() {
         .map(str::to_string)
         .expect("the kiosk process");
     Command::new("kill")
-        .args(["-TERM", &kiosk])
+        .args([signal, &kiosk])
         .status()
         .unwrap();
-    let s = t.wait_for("KIOSK-EXITED-0");
-    assert!(!s.contains("Scanner input"), "screen not restored:\n{s}");
 }
 
 /// The shell after the kiosk: `stty -a` shows line editing and echo back on.
@@ -426,7 +445,7 @@ fn far_future_visa_and_scanner_control_bytes_never_take_the_kiosk_down() {
     t.key("Escape");
     t.wait("the question to close", |s| !s.contains("Leave the kiosk?"));
     t.leave();
-    let s = t.wait_for("KIOSK-EXITED-0");
+    let s = t.wait_exit();
     assert!(!s.contains("Scanner input"), "screen not restored:\n{s}");
     assert_normal_mode(&s);
 }
@@ -453,5 +472,5 @@ fn a_4_kb_paste_is_read_to_the_end_without_waiting_for_another_key() {
         s.contains("✔ ACCEPT") && s.contains("F5 all confirmed")
     });
     t.leave();
-    t.wait_for("KIOSK-EXITED-0");
+    t.wait_exit();
 }

@@ -284,7 +284,7 @@ impl Crashed {
     }
 }
 
-/// Longest scanner line kept, in characters (a QR holds at most ~4.3 K).
+/// Longest scanner line kept, in bytes (a QR holds at most ~4.3 K characters).
 pub const MAX_LINE: usize = 8192;
 
 /// A side effect for the runtime to perform off the UI task.
@@ -727,7 +727,7 @@ fn main_key(m: &mut Model, k: KeyEvent, ctrl: bool, out: &mut Vec<Command>) {
         KeyCode::Char('?') if !ctrl && m.line.is_empty() => m.help = !m.help,
         // A runaway device must not grow the buffer without bound.
         KeyCode::Char(c) if !ctrl && !c.is_control() => {
-            if m.line.chars().count() < MAX_LINE && m.line_dropped == 0 {
+            if m.line.len() < MAX_LINE && m.line_dropped == 0 {
                 m.line.push(c);
             } else {
                 m.line_dropped += 1;
@@ -741,7 +741,7 @@ fn main_key(m: &mut Model, k: KeyEvent, ctrl: bool, out: &mut Vec<Command>) {
         KeyCode::Enter if m.line_dropped > 0 => {
             let n = m.line.chars().count() + std::mem::take(&mut m.line_dropped);
             m.line.clear();
-            let detail = format!("{n} characters, longer than {MAX_LINE}");
+            let detail = format!("{n} characters, longer than {MAX_LINE} bytes");
             tracing::warn!(source = KEYBOARD, detail, "scanner line dropped");
             m.notice = Some(Notice::new("scan.unreadable", Level::Warn).detail(detail));
         }
@@ -1288,7 +1288,7 @@ mod tests {
         assert_eq!(n.key, "scan.unreadable");
         assert_eq!(
             n.detail.as_deref(),
-            Some(format!("{} characters, longer than {MAX_LINE}", long.len()).as_str())
+            Some(format!("{} characters, longer than {MAX_LINE} bytes", long.len()).as_str())
         );
         // The next line is read normally.
         typed(&mut m, "KZV1:ABC");

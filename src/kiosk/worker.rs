@@ -64,6 +64,17 @@ thread_local! {
     static CAUGHT: Cell<bool> = const { Cell::new(false) };
 }
 
+/// Text for a log line that may carry untrusted data (a panic message can quote a
+/// value): escaped and cut to a bounded length.
+pub fn log_text(s: &str) -> String {
+    const MAX: usize = 512;
+    let shown = crate::untrusted::printable(s);
+    match shown.char_indices().nth(MAX) {
+        Some((i, _)) => format!("{}… ({} bytes)", &shown[..i], s.len()),
+        None => shown.into_owned(),
+    }
+}
+
 /// True on a thread inside [`run_guarded`], where a panic is caught and survived.
 pub fn panic_is_caught() -> bool {
     CAUGHT.get()
@@ -93,7 +104,7 @@ fn run_guarded(t: &mut Terminal, tid: &str, cmd: Command, runner: Runner) -> Opt
                 .unwrap_or_default();
             tracing::error!(
                 command = ?what,
-                panic = %crate::untrusted::printable(&text),
+                panic = %crate::kiosk::worker::log_text(&text),
                 "internal error: the command panicked; the kiosk carries on"
             );
             Some(Message::Crashed(what))
