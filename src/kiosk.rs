@@ -17,7 +17,7 @@ pub mod worker;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, anyhow};
+use anyhow::{Context, Result, anyhow, bail};
 use clap::Args;
 use crossterm::event::Event;
 use time::OffsetDateTime;
@@ -41,14 +41,20 @@ pub struct KioskArgs {
     /// Trust-store folder (overrides the configured `trust_store`).
     #[arg(long)]
     pub keys: Option<PathBuf>,
-    /// Training: sign in the built-in demo officer (a supervisor) at once. Without
-    /// --db nothing is kept: the database lives in memory.
+    /// Training: sign in the built-in demo officer (a supervisor) at once, on a
+    /// database in memory (nothing is kept). Refused together with --db or a
+    /// configuration that names a `database`.
     #[arg(long)]
     pub demo: bool,
     /// Training and tests only: check as if today were this date (YYYY-MM-DD) instead
     /// of today in Kazakhstan. Shown on screen while in force.
     #[arg(long)]
     pub date: Option<String>,
+    /// Append the kiosk's log (caught internal errors, dropped scanner lines, lost
+    /// devices) to this file; `EVISA_LOG` sets the level (default `info`). Without it
+    /// nothing is logged: the screen is the terminal, so the log cannot go there.
+    #[arg(long)]
+    pub log: Option<PathBuf>,
 }
 
 /// Capacity of the device event channel.
@@ -134,15 +140,88 @@ fn clock_now() -> (String, time::Date) {
     )
 }
 
-/// Puts the terminal back (raw mode off, main screen, cursor shown) when dropped,
-/// whether the loop ended normally, with an error or by unwinding.
+/// Puts the terminal back in its normal mode: raw mode off (line editing and echo
+/// back), main screen, cursor shown. Safe to call more than once.
+fn restore_terminal() {
+    let _ = crossterm::terminal::disable_raw_mode();
+    let _ = crossterm::execute!(
+        std::io::stdout(),
+        crossterm::terminal::LeaveAlternateScreen,
+        crossterm::cursor::Show
+    );
+}
+
+/// Calls [`restore_terminal`] when dropped, whether the loop ended normally, with an
+/// error or by unwinding.
 struct RestoreGuard;
 
 impl Drop for RestoreGuard {
     fn drop(&mut self) {
-        ratatui::restore();
-        let _ = crossterm::execute!(std::io::stdout(), crossterm::cursor::Show);
+        restore_terminal();
     }
+}
+
+/// A panic anywhere but inside the worker's guarded commands ends the kiosk: the
+/// terminal is restored first, so the message is readable and the shell usable, then
+/// the previous hook reports it. A panic the worker catches must not touch the
+/// screen (the kiosk carries on): it only goes to the log.
+fn install_panic_hook() {
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if worker::panic_is_caught() {
+            let text = info.to_string();
+            tracing::error!(
+                panic = %crate::kiosk::worker::log_text(&text),
+                "a kiosk command panicked; caught, the decision was not taken"
+            );
+            return;
+        }
+        restore_terminal();
+        previous(info);
+    }));
+}
+
+/// Opens the full-screen terminal. Not `ratatui::try_init`: its panic hook restores the
+/// terminal on every panic, including those the worker catches and survives.
+/// A failure half-way puts back what was already changed.
+fn open_screen() -> Result<ratatui::DefaultTerminal> {
+    crossterm::terminal::enable_raw_mode()?;
+    let opened = crossterm::execute!(std::io::stdout(), crossterm::terminal::EnterAlternateScreen)
+        .and_then(|()| {
+            ratatui::Terminal::new(ratatui::backend::CrosstermBackend::new(std::io::stdout()))
+        });
+    if opened.is_err() {
+        restore_terminal();
+    }
+    Ok(opened?)
+}
+
+/// `--log FILE`: a plain-text log appended to the file. Log lines that carry untrusted
+/// text escape it themselves (`untrusted::printable`).
+fn start_log(path: &std::path::Path) -> Result<()> {
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .with_context(|| format!("cannot open the log file {}", path.display()))?;
+    let filter = tracing_subscriber::EnvFilter::try_from_env("EVISA_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_writer(std::sync::Mutex::new(file))
+        .with_ansi(false)
+        .with_env_filter(filter)
+        .try_init()
+        .map_err(|e| anyhow!("cannot start the log: {e}"))
+}
+
+/// Whether a configuration file names a `database`. Demo mode must never sign its
+/// password-less supervisor in on a real database, so `--demo` refuses such a file.
+fn config_names_database(path: &std::path::Path) -> Result<bool> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the configuration {}", path.display()))?;
+    // A malformed file is reported by the configuration loader, which runs first.
+    let table: toml::Table = text.parse().unwrap_or_default();
+    Ok(table.contains_key("database"))
 }
 
 /// Whoever can write the trust store, the configuration or the database can forge a
@@ -170,6 +249,25 @@ fn check_permissions(
 /// Runs the kiosk until the officer quits or a signal arrives.
 pub fn run(args: KioskArgs) -> Result<()> {
     let mut cfg: KioskConfig = args.settings.resolve()?;
+    if args.demo {
+        if let Some(db) = &args.settings.db {
+            bail!(
+                "--demo runs on its own in-memory training database and cannot be used with \
+                 --db {} (its supervisor signs in without a PIN); drop --demo to use that database",
+                db.display()
+            );
+        }
+        if let Some(c) = &args.settings.config
+            && config_names_database(c)?
+        {
+            bail!(
+                "--demo runs on its own in-memory training database and cannot be used with \
+                 a configuration that names a `database` ({}); drop --demo, or use a \
+                 configuration without `database` for training",
+                c.display()
+            );
+        }
+    }
     if let Some(k) = &args.keys {
         cfg.trust_store = k.clone();
     }
@@ -181,12 +279,11 @@ pub fn run(args: KioskArgs) -> Result<()> {
         })
         .transpose()?;
     // Everything that can fail on a bad setting fails here, before the screen opens.
-    check_permissions(
-        &cfg,
-        args.settings.config.as_deref(),
-        args.settings.db.is_some() || !args.demo,
-    )?;
-    let demo_account = args.demo && args.settings.db.is_none();
+    check_permissions(&cfg, args.settings.config.as_deref(), !args.demo)?;
+    if let Some(p) = &args.log {
+        start_log(p)?;
+    }
+    let demo_account = args.demo;
     let mut terminal = if demo_account {
         let mut store = Store::open_in_memory()?;
         store.add_officer(
@@ -272,7 +369,8 @@ async fn event_loop(mut model: Model, terminal: Terminal, cfg: KioskConfig) -> R
     start_sources(&cfg.sources, scan_tx.clone());
     let (cmd_tx, worker) = worker::spawn(terminal, cfg.terminal_id.clone(), msg_tx.clone());
 
-    let mut screen = ratatui::try_init().context("cannot open the terminal screen")?;
+    install_panic_hook();
+    let mut screen = open_screen().context("cannot open the terminal screen")?;
     let _guard = RestoreGuard;
 
     // Keyboard reader: a plain thread, blocking on crossterm.

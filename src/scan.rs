@@ -38,6 +38,9 @@ pub enum ScanEvent {
     Mrz { source: String, text: String },
     /// The reader delivered only part of a document: ask the officer to re-scan.
     MrzIncomplete { source: String },
+    /// A line the source had to drop (too long, not UTF-8): ask the officer to re-scan.
+    /// `detail` says why, with the line's length; never the line's content.
+    Unreadable { source: String, detail: String },
     Status {
         source: String,
         status: SourceStatus,

@@ -137,3 +137,48 @@ fn officer_accounts_and_unlock_by_a_supervisor() {
         .unwrap();
     assert_eq!(n, 4, "three adds and one unlock");
 }
+
+/// Bug: `kiosk --demo --db real.db` signed the built-in supervisor in on the real
+/// database without a PIN. Demo mode only runs on its in-memory database: with a real
+/// one it refuses to start (exit 2) and leaves the file untouched.
+#[test]
+fn demo_mode_refuses_a_real_database_instead_of_a_supervisor_without_a_pin() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("real.db");
+    let o = evisa(
+        &[
+            "officer",
+            "add",
+            "O1",
+            "--pin-stdin",
+            "--db",
+            db.to_str().unwrap(),
+        ],
+        "1234\n",
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let before = std::fs::read(&db).unwrap();
+
+    let o = evisa(&["kiosk", "--demo", "--db", db.to_str().unwrap()], "");
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("--demo") && stderr(&o).contains("--db"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(o.stdout.is_empty(), "a screen was opened");
+    assert_eq!(std::fs::read(&db).unwrap(), before, "the database changed");
+
+    // A configuration naming a database is refused the same way...
+    let cfg = dir.path().join("kiosk.toml");
+    std::fs::write(&cfg, format!("database = {:?}\n", db.to_str().unwrap())).unwrap();
+    let o = evisa(&["kiosk", "--demo", "--config", cfg.to_str().unwrap()], "");
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("`database`"), "{}", stderr(&o));
+    assert_eq!(std::fs::read(&db).unwrap(), before, "the database changed");
+    // ...and a nonexistent one is not created.
+    let fresh = dir.path().join("fresh.db");
+    let o = evisa(&["kiosk", "--demo", "--db", fresh.to_str().unwrap()], "");
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(!fresh.exists());
+}

@@ -1,7 +1,9 @@
 //! End-to-end: the real `evisa kiosk` binary inside tmux, driven with `send-keys` the
 //! way a keyboard-wedge scanner types (the QR text and Enter, each MRZ line and
 //! Enter) and read back with `capture-pane`. Every wait polls with a deadline; the
-//! tests skip with a notice only when tmux is not installed.
+//! tests skip with a notice only when tmux is not installed. When the kiosk ends, the
+//! shell prints its exit status and `stty -a`, so a test can see the terminal is back
+//! in its normal (line-editing, echoing) mode.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -62,12 +64,13 @@ impl Tmux {
     }
 
     /// Starts `evisa ARGS` in a 100×30 window; when it ends, the shell prints its exit
-    /// status and lingers, so the test can read the restored screen.
+    /// status and the terminal's modes and lingers, so the test can read the restored
+    /// screen.
     fn start(&self, args: &[&str]) {
         let bin = env!("CARGO_BIN_EXE_evisa");
         let quoted: Vec<String> = args.iter().map(|a| format!("'{a}'")).collect();
         let cmd = format!(
-            "cd '{}' && '{bin}' {}; echo KIOSK-EXITED-$?; sleep 120",
+            "cd '{}' && '{bin}' {}; echo KIOSK-EXITED-$?; stty -a; sleep 120",
             root().display(),
             quoted.join(" ")
         );
@@ -110,6 +113,20 @@ impl Tmux {
         self.tmux(&["send-keys", "-t", &self.target(), "-l", text]);
     }
 
+    /// Pastes `text` in one write, as a fast device (or a paste) delivers it; line
+    /// feeds arrive as CR, like Enter.
+    fn paste(&self, text: &str) {
+        self.tmux(&["set-buffer", "-b", "scan", text]);
+        self.tmux(&["paste-buffer", "-d", "-b", "scan", "-t", &self.target()]);
+    }
+
+    /// F10, then the confirmation.
+    fn leave(&self) {
+        self.key("F10");
+        self.wait_for("Leave the kiosk?");
+        self.key("y");
+    }
+
     /// Polls the screen until `pred` holds; fails with the last screen on time-out.
     fn wait(&self, what: &str, pred: impl Fn(&str) -> bool) -> String {
         let start = Instant::now();
@@ -127,6 +144,14 @@ impl Tmux {
 
     fn wait_for(&self, needle: &str) -> String {
         self.wait(needle, |s| s.contains(needle))
+    }
+
+    /// Waits for the kiosk to end with status 0 and for the shell's `stty -a` line
+    /// with the local modes (`echok` is on it whether raw mode is on or off).
+    fn wait_exit(&self) -> String {
+        self.wait("the kiosk to exit (status 0) and stty", |s| {
+            s.contains("KIOSK-EXITED-0") && s.contains("echok")
+        })
     }
 }
 
@@ -239,9 +264,10 @@ fn booth_workflow_end_to_end() {
     });
 
     // Quit: the terminal is restored and the program ends normally.
-    t.key("F10");
-    let s = t.wait_for("KIOSK-EXITED-0");
+    t.leave();
+    let s = t.wait_exit();
     assert!(!s.contains("Scanner input"), "screen not restored:\n{s}");
+    assert_normal_mode(&s);
 
     // Restart: the shift history is still there.
     t.start(&args);
@@ -251,8 +277,16 @@ fn booth_workflow_end_to_end() {
             && s.contains("DOCUMENT_MISMATCH")
             && s.contains("Officer O1")
     });
+    // Leaving with an ACCEPT whose checklist is open: recorded as abandoned.
+    t.scan(&fixture("accept_business", "qr.txt"));
+    t.scan(&fixture("accept_business", "mrz.txt"));
+    t.wait("the second ACCEPT", |s| {
+        s.contains("✔ ACCEPT") && s.contains("F5 all confirmed")
+    });
     t.key("F10");
-    t.wait_for("KIOSK-EXITED-0");
+    t.wait_for("not settled");
+    t.key("y");
+    t.wait_exit();
     // Every officer action is in the audit log, with the officer who made it.
     let mut store = evisa::store::Store::open(&db).unwrap();
     let conn = store.connection();
@@ -278,6 +312,8 @@ fn booth_workflow_end_to_end() {
             "verdict",
             "sign_out",
             "sign_in",
+            "verdict",
+            "abandoned",
             "sign_out",
         ]
     );
@@ -305,7 +341,20 @@ fn demo_mode_and_clean_exit_on_sigterm() {
     t.wait_for("Training: officer ID demo, PIN 0000");
     sign_in(&t, "demo", "0000");
     t.wait_for("Officer demo (supervisor)");
-    // SIGTERM: the kiosk leaves the screen as it found it.
+    // SIGTERM, then SIGHUP: the kiosk leaves the screen as it found it, in normal mode.
+    signal_kiosk(&t, "-TERM");
+    let s = t.wait_exit();
+    assert!(!s.contains("Scanner input"), "screen not restored:\n{s}");
+    assert_normal_mode(&s);
+    t.start(&["kiosk", "--demo", "--date", "2026-11-25"]);
+    t.wait_for("Officer demo (supervisor)");
+    signal_kiosk(&t, "-HUP");
+    let s = t.wait_exit();
+    assert_normal_mode(&s);
+}
+
+/// Sends a signal to the kiosk process (the pane shell's child).
+fn signal_kiosk(t: &Tmux, signal: &str) {
     let pid = t.tmux(&["list-panes", "-t", &t.target(), "-F", "#{pane_pid}"]);
     let shell: u32 = pid.trim().parse().unwrap();
     let kids = Command::new("pgrep")
@@ -318,9 +367,126 @@ fn demo_mode_and_clean_exit_on_sigterm() {
         .map(str::to_string)
         .expect("the kiosk process");
     Command::new("kill")
-        .args(["-TERM", &kiosk])
+        .args([signal, &kiosk])
         .status()
         .unwrap();
-    let s = t.wait_for("KIOSK-EXITED-0");
+}
+
+/// The shell after the kiosk: `stty -a` shows line editing and echo back on.
+fn assert_normal_mode(screen: &str) {
+    let stty = screen.split("KIOSK-EXITED-").nth(1).expect("the exit line");
+    assert!(
+        stty.contains(" icanon") && !stty.contains("-icanon"),
+        "terminal left without line editing:\n{screen}"
+    );
+    assert!(
+        stty.contains(" echo ") && !stty.contains("-echo "),
+        "terminal left without echo:\n{screen}"
+    );
+}
+
+/// A far-future visa: `valid_until` 9999-12-31, signed with the test issuer key by the
+/// real binary (the date arithmetic once panicked on it and killed the kiosk's worker).
+fn far_future_qr(dir: &Path) -> String {
+    let toml = std::fs::read_to_string(root().join("fixtures/visas/eriksson.toml")).unwrap();
+    let far = toml.replace(
+        "valid_until = \"2027-01-29\"",
+        "valid_until = \"9999-12-31\"",
+    );
+    assert_ne!(far, toml, "fixture field names changed");
+    let visa = dir.join("far-future.toml");
+    std::fs::write(&visa, far).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_evisa"))
+        .current_dir(root())
+        .args([
+            "issue",
+            "--key",
+            "keys/test-only-secret/TEST-ONLY-issuer-2026.key",
+            "--visa",
+        ])
+        .arg(&visa)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "issue failed: {out:?}");
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+/// Bug: a payload valid until 9999 panicked in the decision, the worker died, the
+/// screen stayed on "Checking…" and the terminal was left raw. Bug: byte 0x03 (Ctrl+C,
+/// and the ETX marker scanners type) quit the kiosk and lost an open ACCEPT.
+#[test]
+fn far_future_visa_and_scanner_control_bytes_never_take_the_kiosk_down() {
+    if !tmux_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let far = far_future_qr(dir.path());
+    let t = Tmux::new();
+    t.start(&["kiosk", "--demo", "--date", "2026-11-25"]);
+    t.wait_for("Officer demo (supervisor)");
+
+    t.scan(&far);
+    t.scan(&fixture("accept_tourist", "mrz.txt"));
+    // REJECT (MALFORMED_PAYLOAD) once the dates are checked; at least an operational
+    // error, never a hang or a crash.
+    let s = t.wait(
+        "a verdict or an internal error for the far-future visa",
+        |s| s.contains("✘ REJECT") || s.contains("Internal error: the decision was not taken"),
+    );
+    assert!(!s.contains("✔ ACCEPT"), "{s}");
+    assert!(!s.contains("KIOSK-EXITED"), "{s}");
+
+    // The next traveller is served.
+    t.scan(&fixture("accept_tourist", "qr.txt"));
+    t.scan(&fixture("accept_tourist", "mrz.txt"));
+    t.wait("the next traveller's ACCEPT", |s| {
+        s.contains("✔ ACCEPT") && s.contains("F5 all confirmed")
+    });
+
+    // With the checklist open: Ctrl+C, Ctrl+Q, Ctrl+D, Ctrl+Z from the keyboard, and a
+    // scanned line carrying raw 0x03 (ETX) and 0x04 bytes.
+    for k in ["C-c", "C-q", "C-d", "C-z", "C-\\"] {
+        t.key(k);
+    }
+    t.paste("KZV1:\u{3}ETX\u{4}\n");
+    let s = t.wait_for("Scan kept");
+    assert!(
+        s.contains("✔ ACCEPT") && s.contains("F5 all confirmed") && !s.contains("KIOSK-EXITED"),
+        "{s}"
+    );
+
+    // F10 asks; Esc stays; F10 and Y leave, with the terminal back in normal mode.
+    t.key("F10");
+    t.wait_for("Leave the kiosk?");
+    t.key("Escape");
+    t.wait("the question to close", |s| !s.contains("Leave the kiosk?"));
+    t.leave();
+    let s = t.wait_exit();
     assert!(!s.contains("Scanner input"), "screen not restored:\n{s}");
+    assert_normal_mode(&s);
+}
+
+/// Bug: pasting 2 KB or more at once stalled the keyboard until another key arrived
+/// (the terminal's input was only partly read). A 4 KB line, then a traveller's QR
+/// and MRZ, all in one paste: the verdict follows with no further key.
+#[test]
+fn a_4_kb_paste_is_read_to_the_end_without_waiting_for_another_key() {
+    if !tmux_available() {
+        return;
+    }
+    let t = Tmux::new();
+    t.start(&["kiosk", "--demo", "--date", "2026-11-25"]);
+    t.wait_for("Officer demo (supervisor)");
+    let text = format!(
+        "{}\n{}\n{}\n",
+        "A".repeat(4096),
+        fixture("accept_tourist", "qr.txt").trim(),
+        fixture("accept_tourist", "mrz.txt").trim()
+    );
+    t.paste(&text);
+    t.wait("the ACCEPT from the end of the paste", |s| {
+        s.contains("✔ ACCEPT") && s.contains("F5 all confirmed")
+    });
+    t.leave();
+    t.wait_exit();
 }

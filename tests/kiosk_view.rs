@@ -257,3 +257,132 @@ fn every_code_stays_visible_when_reasons_outgrow_the_screen() {
         assert!(s.contains(r.code.as_str()), "{} missing:\n{s}", r.code);
     }
 }
+
+fn draw_at(m: &Model, w: u16, h: u16) -> (String, ratatui::buffer::Buffer) {
+    let mut screen = Screen::new(TestBackend::new(w, h)).unwrap();
+    screen.draw(|f| view(m, f)).unwrap();
+    (
+        screen.backend().to_string(),
+        screen.backend().buffer().clone(),
+    )
+}
+
+/// Bug: payload and MRZ strings reached the screen raw, so a visa could clear the
+/// screen, retitle the window or reorder the text around it (a fake ACCEPT).
+#[test]
+fn control_sequences_in_payload_and_mrz_fields_are_shown_escaped_never_raw() {
+    const HOSTILE: &str = "X\u{1b}[2J\u{1b}]0;ACCEPT\u{7}\u{9b}31m\u{202e}Y";
+    let mut m = model(true);
+    let mut sh = shown("several_reasons", date!(2027 - 02 - 01), "ALA");
+    let visa = sh.decision.visa.as_mut().unwrap();
+    visa.holder.surname = HOSTILE.into();
+    visa.number = format!("EV{HOSTILE}");
+    visa.checkpoints.push(HOSTILE.into());
+    let passport = sh.decision.passport.as_mut().unwrap();
+    passport.document_number = HOSTILE.into();
+    sh.decision.reasons[0].detail = format!("detail {HOSTILE}");
+    m.shown = Some(sh);
+    m.history = vec![HistoryRow {
+        time: "13:58".into(),
+        visa: HOSTILE.into(),
+        officer: HOSTILE.into(),
+        outcome: Outcome::Refused(HOSTILE.into()),
+    }];
+    m.trust.newest = Some(HOSTILE.into());
+    m.sources[1].detail = Some(HOSTILE.into());
+    m.sources.push(evisa::kiosk::app::SourceState {
+        name: HOSTILE.into(),
+        status: SourceStatus::Connected,
+        detail: None,
+    });
+    m.line = "KZV1:\u{202e}AB".into();
+    update(
+        &mut m,
+        Message::Scan(ScanEvent::Unreadable {
+            source: "serial-scanner".into(),
+            detail: HOSTILE.into(),
+        }),
+    );
+    let (s, buf) = draw_at(&m, 200, 60);
+    let unsafe_char = |c: char| {
+        c.is_control()
+            || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    };
+    for cell in buf.content() {
+        assert!(
+            !cell.symbol().chars().any(unsafe_char),
+            "raw control character {:?} drawn:\n{s}",
+            cell.symbol()
+        );
+    }
+    // Shown as visible escapes: the reason detail, the history, the notice.
+    assert!(
+        s.contains("detail X\\u{1b}[2J\\u{1b}]0;ACCEPT\\u{7}\\u{9b}31m\\u{202e}Y"),
+        "{s}"
+    );
+    assert!(s.contains("KZV1:\\u{202e}AB"), "{s}");
+    assert!(s.matches("\\u{1b}[2J").count() >= 5, "{s}");
+}
+
+/// Bug: below about 40×12 the verdict disappeared. At and above the minimum the
+/// verdict word is always on screen; below it a notice asks for a larger window.
+#[test]
+fn the_verdict_stays_visible_at_every_size_from_the_minimum_up() {
+    let sizes = [
+        (40, 12),
+        (41, 13),
+        (45, 12),
+        (50, 15),
+        (60, 18),
+        (68, 18),
+        (80, 24),
+        (100, 30),
+        (120, 40),
+        (140, 45),
+        (200, 60),
+    ];
+    let mut accept = shown("accept_tourist", date!(2026 - 11 - 25), "NQZ");
+    accept.stage = Stage::Checklist;
+    let reject = shown("several_reasons", date!(2027 - 02 - 01), "ALA");
+    for lang_presses in 0..3 {
+        for (sh, word) in [(&accept, "ACCEPT"), (&reject, "REJECT")] {
+            let mut m = model(true);
+            for _ in 0..lang_presses {
+                key(&mut m, KeyCode::F(2));
+            }
+            m.shown = Some(sh.clone());
+            m.history = vec![HistoryRow {
+                time: "13:58".into(),
+                visa: "EV26KZ0012345".into(),
+                officer: "demo".into(),
+                outcome: Outcome::Crossing(Direction::Entry),
+            }];
+            for (w, h) in sizes {
+                let (s, _) = draw_at(&m, w, h);
+                assert!(s.contains(word), "{word} missing at {w}×{h}:\n{s}");
+                assert!(!s.contains("too small"), "{w}×{h}");
+            }
+        }
+    }
+    let mut m = model(true);
+    m.shown = Some(reject);
+    for (w, h) in [(39, 12), (40, 11), (20, 6), (80, 5)] {
+        let (s, _) = draw_at(&m, w, h);
+        assert!(s.contains("too small"), "no notice at {w}×{h}:\n{s}");
+    }
+}
+
+#[test]
+fn leaving_asks_first_and_warns_about_an_open_accept() {
+    let mut m = model(true);
+    let mut sh = shown("accept_tourist", date!(2026 - 11 - 25), "NQZ");
+    sh.stage = Stage::Checklist;
+    m.shown = Some(sh);
+    key(&mut m, KeyCode::F(10));
+    let s = draw(&m);
+    assert!(s.contains("Leave the kiosk?"), "{s}");
+    assert!(s.contains("not settled") && s.contains("abandoned"), "{s}");
+    assert!(s.contains("Y or Enter: leave"), "{s}");
+    key(&mut m, KeyCode::Esc);
+    assert!(!draw(&m).contains("Leave the kiosk?"));
+}

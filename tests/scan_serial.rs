@@ -114,6 +114,13 @@ fn code(t: &str) -> ScanEvent {
     }
 }
 
+fn unreadable(source: &str, detail: &str) -> ScanEvent {
+    ScanEvent::Unreadable {
+        source: source.into(),
+        detail: detail.into(),
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn barcode_scanner_framing_and_reconnect() {
     if !have_socat() {
@@ -143,6 +150,15 @@ async fn barcode_scanner_framing_and_reconnect() {
     write_chunks(&mut h, &blocks);
     assert_eq!(next_scan(&mut rx).await, code("KZV1:ABCD"));
     assert_eq!(next_scan(&mut rx).await, code("KZV1:LF-ONLY"));
+    // Dropped lines leave a trace the kiosk shows (bug: they vanished silently).
+    assert_eq!(
+        next_scan(&mut rx).await,
+        unreadable("scanner", "line of 11 bytes is not valid UTF-8, dropped")
+    );
+    assert_eq!(
+        next_scan(&mut rx).await,
+        unreadable("scanner", "line longer than 8192 bytes dropped")
+    );
     assert_eq!(next_scan(&mut rx).await, code("KZV1:CR-ONLY"));
     assert_eq!(next_scan(&mut rx).await, code("PLAIN TEXT"));
 
@@ -207,6 +223,39 @@ async fn mrz_reader_blocks_and_lines() {
     write_chunks(&mut h, &[format!("{L2}\r\n").as_bytes()]);
     assert_eq!(next_scan(&mut rx).await, incomplete);
 
+    cancel.cancel();
+    let _ = tokio::task::spawn_blocking(move || handle.join()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mrz_reader_reports_a_dropped_block_instead_of_losing_it_silently() {
+    if !have_socat() {
+        eprintln!("socat not installed: skipping (apt-get install -y socat)");
+        return;
+    }
+    let (_d, dev, host) = dirs();
+    let _socat = Socat::start(&dev, &host).expect("socat pty pair");
+    let (tx, mut rx) = channel(64);
+    let cancel = CancelToken::new();
+    let handle = spawn_mrz_reader(
+        SerialConfig::new("mrz", dev.to_string_lossy()),
+        tx,
+        cancel.clone(),
+    );
+    wait_status(&mut rx, SourceStatus::Connected).await;
+    let mut h = open_host(&host);
+    // A runaway block (no line ends, far too long) and a line that is not UTF-8.
+    let mut block = vec![0x02u8];
+    block.extend(std::iter::repeat_n(b'P', 9000));
+    block.push(0x03);
+    write_chunks(&mut h, &[&block, b"\xc3\x28MRZ\r\n"]);
+    assert!(
+        matches!(next_scan(&mut rx).await, ScanEvent::Unreadable { source, .. } if source == "mrz")
+    );
+    assert_eq!(
+        next_scan(&mut rx).await,
+        unreadable("mrz", "line of 5 bytes is not valid UTF-8, dropped")
+    );
     cancel.cancel();
     let _ = tokio::task::spawn_blocking(move || handle.join()).await;
 }

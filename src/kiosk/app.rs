@@ -208,6 +208,9 @@ pub struct Model {
     pub officer: Option<Officer>,
     /// The keyboard-wedge line being typed.
     pub line: String,
+    /// Characters of the current line dropped for going past [`MAX_LINE`]: the line
+    /// is then unreadable as a whole, never taken cut short.
+    pub line_dropped: usize,
     /// Keyboard-wedge line assembler (same interface as `scan::WedgeAssembler`).
     pub wedge: Wedge,
     /// The first typed MRZ line waits in the wedge for its partner.
@@ -224,6 +227,8 @@ pub struct Model {
     pub history: Vec<HistoryRow>,
     pub show_history: bool,
     pub help: bool,
+    /// F10 asked to leave: the confirmation dialog is open.
+    pub confirm_quit: bool,
     pub sources: Vec<SourceState>,
     pub trust: TrustSummary,
     pub now: Instant,
@@ -250,11 +255,37 @@ pub enum Message {
     History(Vec<HistoryRow>),
     /// A background step failed (an audit write, say).
     Failed(String),
-    /// SIGTERM/SIGINT: leave cleanly.
+    /// A command panicked in the worker; it was caught and nothing was decided.
+    Crashed(Crashed),
+    /// SIGTERM/SIGINT/SIGHUP: leave cleanly, without asking.
     Shutdown,
     /// The terminal was resized: nothing changes but the drawing.
     Redraw,
 }
+
+/// Which kind of command failed with an internal error (a caught panic), so the
+/// screen can say what was not done.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Crashed {
+    SignIn,
+    Verify,
+    Record,
+    Other,
+}
+
+impl Crashed {
+    pub fn of(c: &Command) -> Self {
+        match c {
+            Command::SignIn { .. } => Crashed::SignIn,
+            Command::Verify { .. } => Crashed::Verify,
+            Command::Record { .. } => Crashed::Record,
+            _ => Crashed::Other,
+        }
+    }
+}
+
+/// Longest scanner line kept, in bytes (a QR holds at most ~4.3 K characters).
+pub const MAX_LINE: usize = 8192;
 
 /// A side effect for the runtime to perform off the UI task.
 #[derive(Debug, Clone, PartialEq)]
@@ -312,6 +343,7 @@ impl Model {
             direction,
             signin: SignInForm::default(),
             line: String::new(),
+            line_dropped: 0,
             wedge: Wedge::new(KEYBOARD),
             mrz_half: false,
             qr: None,
@@ -324,6 +356,7 @@ impl Model {
             history: Vec::new(),
             show_history: false,
             help: false,
+            confirm_quit: false,
             sources: sources
                 .iter()
                 .map(|n| SourceState {
@@ -358,6 +391,12 @@ impl Model {
         self.officer.as_ref().map(|o| o.id.clone())
     }
 
+    /// Leaving now would abandon a decision (the leave dialog warns; the audit
+    /// records it).
+    pub fn decision_open(&self) -> bool {
+        open_decision(self).is_some()
+    }
+
     /// A dialog holds the screen: new scans are queued.
     pub fn dialog_open(&self) -> bool {
         self.verifying || self.shown.as_ref().is_some_and(Shown::is_open)
@@ -382,6 +421,7 @@ impl Model {
             ..SignInForm::default()
         };
         self.line.clear();
+        self.line_dropped = 0;
         self.clear_pair();
         self.verifying = false;
         self.shown = None;
@@ -496,18 +536,82 @@ pub fn update(m: &mut Model, msg: Message) -> Vec<Command> {
         Message::Failed(e) => {
             m.notice = Some(Notice::new("error.worker", Level::Error).arg("e", e));
         }
-        Message::Shutdown => quit(m, &mut out),
+        Message::Crashed(what) => crashed(m, what, &mut out),
+        Message::Shutdown => quit(m, "shutdown", &mut out),
         Message::Redraw => {}
     }
     out
 }
 
-fn quit(m: &mut Model, out: &mut Vec<Command>) {
+/// A caught panic in the worker: nothing was decided or recorded; the booth goes on.
+fn crashed(m: &mut Model, what: Crashed, out: &mut Vec<Command>) {
+    match what {
+        Crashed::Verify => {
+            m.verifying = false;
+            drain_queue(m, out);
+            // After the queue: taking a waiting scan clears the notice, and the officer
+            // must see that this traveller was not decided.
+            m.notice = Some(Notice::new("error.internal_verify", Level::Error));
+        }
+        Crashed::Record => {
+            if let Some(s) = &mut m.shown
+                && s.stage == Stage::Recording
+            {
+                s.stage = Stage::Checklist;
+            }
+            drain_queue(m, out);
+            m.notice = Some(Notice::new("error.internal_record", Level::Error));
+        }
+        Crashed::SignIn => {
+            m.signin.busy = false;
+            m.signin.pin.clear();
+            m.signin.message = Some(Notice::new("error.internal_signin", Level::Error));
+        }
+        Crashed::Other => {
+            m.notice = Some(Notice::new("error.internal_other", Level::Error));
+        }
+    }
+}
+
+/// The decision still open when the kiosk is left, as the audit should record it:
+/// an ACCEPT whose checklist is not settled, or a verification under way (its verdict
+/// is written just before, the worker running commands in order). A crossing being
+/// recorded is not open: the record runs before the worker stops.
+fn open_decision(m: &Model) -> Option<serde_json::Value> {
+    if let Some(s) = &m.shown
+        && matches!(s.stage, Stage::Checklist | Stage::Refusing(_))
+    {
+        return Some(serde_json::json!({
+            "stage": "checklist",
+            "verdict": "ACCEPT",
+            "visa": s.decision.visa.as_ref().map(|v| v.number.clone()),
+            "document": s.decision.passport.as_ref().map(|p| format!("{} {}", p.issuing_state, p.document_number)),
+            "checkpoint": s.at.code,
+            "date": s.at.date.to_string(),
+            "direction": s.at.direction.as_str(),
+        }));
+    }
+    m.verifying
+        .then(|| serde_json::json!({"stage": "verifying"}))
+}
+
+/// Leaves the kiosk (`why`: "quit" after F10 and confirmation, "shutdown" on a
+/// signal): an open decision is recorded as abandoned, then the officer signed out.
+fn quit(m: &mut Model, why: &str, out: &mut Vec<Command>) {
+    m.confirm_quit = false;
+    if let Some(mut details) = open_decision(m) {
+        details["why"] = why.into();
+        out.push(Command::Audit {
+            kind: "abandoned",
+            officer: m.officer_id(),
+            details,
+        });
+    }
     if let Some(o) = &m.officer {
         out.push(Command::Audit {
             kind: "sign_out",
             officer: Some(o.id.clone()),
-            details: serde_json::json!({"why": "quit"}),
+            details: serde_json::json!({"why": why}),
         });
     }
     m.quit = true;
@@ -522,10 +626,26 @@ fn key(m: &mut Model, mut k: KeyEvent, out: &mut Vec<Command>) {
         k = KeyEvent::from(KeyCode::Enter);
         ctrl = false;
     }
-    // Keys that work everywhere.
+    // The leave dialog answers first. Any other key closes it and goes on as usual:
+    // a scanner starting to type must not be lost, nor leave the kiosk.
+    if m.confirm_quit {
+        match k.code {
+            KeyCode::Char('y' | 'Y') | KeyCode::Enter if !ctrl => return quit(m, "quit", out),
+            KeyCode::Esc | KeyCode::Char('n' | 'N') if !ctrl => {
+                m.confirm_quit = false;
+                return;
+            }
+            KeyCode::F(10) => return,
+            _ => m.confirm_quit = false,
+        }
+    }
+    // Keys that work everywhere. No control character leaves the kiosk: Ctrl+C is
+    // byte 0x03, the ETX end marker scanners and MRZ readers type.
     match k.code {
-        KeyCode::F(10) => return quit(m, out),
-        KeyCode::Char('q' | 'c') if ctrl => return quit(m, out),
+        KeyCode::F(10) => {
+            m.confirm_quit = true;
+            return;
+        }
         KeyCode::F(2) => {
             m.lang = m.lang.next();
             if let Some(id) = m.officer_id() {
@@ -544,17 +664,19 @@ fn key(m: &mut Model, mut k: KeyEvent, out: &mut Vec<Command>) {
         _ => {}
     }
     match m.screen {
-        Screen::SignIn => sign_in_key(m, k, out),
+        Screen::SignIn => sign_in_key(m, k, ctrl, out),
         Screen::Main => main_key(m, k, ctrl, out),
     }
 }
 
-fn sign_in_key(m: &mut Model, k: KeyEvent, out: &mut Vec<Command>) {
+fn sign_in_key(m: &mut Model, k: KeyEvent, ctrl: bool, out: &mut Vec<Command>) {
     let f = &mut m.signin;
     if f.busy {
         return;
     }
     match k.code {
+        // Control characters (a scanner's STX/ETX, say) are no part of an ID or PIN.
+        KeyCode::Char(_) if ctrl => {}
         KeyCode::Esc if m.help => m.help = false,
         KeyCode::Esc => *f = SignInForm::default(),
         KeyCode::Tab | KeyCode::BackTab | KeyCode::Up | KeyCode::Down => f.on_pin = !f.on_pin,
@@ -604,10 +726,24 @@ fn main_key(m: &mut Model, k: KeyEvent, ctrl: bool, out: &mut Vec<Command>) {
         // Printable characters always belong to the scan line: scanners type them.
         KeyCode::Char('?') if !ctrl && m.line.is_empty() => m.help = !m.help,
         // A runaway device must not grow the buffer without bound.
-        KeyCode::Char(c) if !ctrl && !c.is_control() && m.line.len() < 8192 => m.line.push(c),
+        KeyCode::Char(c) if !ctrl && !c.is_control() => {
+            if m.line.len() < MAX_LINE && m.line_dropped == 0 {
+                m.line.push(c);
+            } else {
+                m.line_dropped += 1;
+            }
+        }
         KeyCode::Char(_) => {}
         KeyCode::Backspace => {
             m.line.pop();
+        }
+        // A line cut short is not the scanned text: say so instead of using it.
+        KeyCode::Enter if m.line_dropped > 0 => {
+            let n = m.line.chars().count() + std::mem::take(&mut m.line_dropped);
+            m.line.clear();
+            let detail = format!("{n} characters, longer than {MAX_LINE} bytes");
+            tracing::warn!(source = KEYBOARD, detail, "scanner line dropped");
+            m.notice = Some(Notice::new("scan.unreadable", Level::Warn).detail(detail));
         }
         // A scanner ends its line with Enter: a non-empty line is always scanner input.
         KeyCode::Enter if !m.line.is_empty() => {
@@ -659,6 +795,7 @@ fn main_key(m: &mut Model, k: KeyEvent, ctrl: bool, out: &mut Vec<Command>) {
             } else {
                 // Clear everything of the current traveller that is not yet decided.
                 m.line.clear();
+                m.line_dropped = 0;
                 m.clear_pair();
                 m.queued.clear();
                 if m.shown.as_ref().is_some_and(|s| !s.is_open()) {
@@ -781,6 +918,10 @@ fn scan(m: &mut Model, ev: ScanEvent, out: &mut Vec<Command>) {
             }),
         },
         _ if m.officer.is_none() => {}
+        // Already logged by the source that dropped it; the officer scans again.
+        ScanEvent::Unreadable { detail, .. } => {
+            m.notice = Some(Notice::new("scan.unreadable", Level::Warn).detail(detail));
+        }
         ScanEvent::MrzIncomplete { .. } => {
             m.notice = Some(Notice::new("scan.mrz_incomplete", Level::Warn));
         }
@@ -803,9 +944,15 @@ fn take_input(m: &mut Model, ev: ScanEvent, out: &mut Vec<Command>) {
     }
     match ev {
         ScanEvent::Code { text, .. } => {
-            let read = rules::read_visa(&text, &TrustStore::default());
-            if read.is_foreign_code() {
-                let detail = read.reasons.first().map(|r| r.detail.clone());
+            // Hostile text is parsed here on the screen's thread: a panic in the parser
+            // must not take the kiosk down. The code then goes to the worker, which
+            // catches it again and reports the internal error.
+            let foreign = super::worker::guarded(|| {
+                let read = rules::read_visa(&text, &TrustStore::default());
+                read.is_foreign_code()
+                    .then(|| read.reasons.first().map(|r| r.detail.clone()))
+            });
+            if let Ok(Some(detail)) = foreign {
                 let mut n = Notice::new("scan.foreign", Level::Warn);
                 n.detail = detail;
                 m.notice = Some(n);
@@ -975,6 +1122,186 @@ mod tests {
         );
         assert!(!m.mrz_half);
         assert_eq!(m.notice.as_ref().unwrap().key, "scan.timeout");
+    }
+
+    fn open_accept(m: &mut Model) {
+        m.shown = Some(Shown {
+            decision: Decision {
+                verdict: Verdict::Accept,
+                reasons: vec![],
+                visa: None,
+                passport: None,
+                mismatched: vec![],
+                entries_used: 0,
+                signer: None,
+            },
+            at: m.checkpoint(),
+            stage: Stage::Checklist,
+        });
+    }
+
+    fn ctrl(c: char) -> Message {
+        Message::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL))
+    }
+
+    /// Byte 0x03 is Ctrl+C in raw mode and the ETX end marker scanners type.
+    #[test]
+    fn byte_0x03_and_every_other_control_key_never_quit_the_kiosk() {
+        // What crossterm makes of the bytes 0x00-0x1f a scanner may send.
+        let keys: Vec<char> = ('a'..='z').chain('4'..='7').chain([' ']).collect();
+        for screen_signed_in in [true, false] {
+            let mut m = model();
+            if screen_signed_in {
+                open_accept(&mut m);
+            } else {
+                m.sign_out();
+            }
+            for &c in &keys {
+                let cmds = update(&mut m, ctrl(c));
+                assert!(!cmds.contains(&Command::Quit), "Ctrl+{c} quit");
+                assert!(!m.quit && !m.confirm_quit, "Ctrl+{c}");
+            }
+            if screen_signed_in {
+                assert_eq!(m.shown.as_ref().unwrap().stage, Stage::Checklist);
+            } else {
+                assert!(m.signin.id.is_empty(), "control keys typed into the ID");
+            }
+        }
+    }
+
+    #[test]
+    fn f10_asks_first_and_esc_or_n_stays() {
+        let mut m = model();
+        for stay in [KeyCode::Esc, KeyCode::Char('n'), KeyCode::Char('N')] {
+            assert!(update(&mut m, Message::Key(KeyEvent::from(KeyCode::F(10)))).is_empty());
+            assert!(m.confirm_quit && !m.quit);
+            assert!(update(&mut m, Message::Key(KeyEvent::from(stay))).is_empty());
+            assert!(!m.confirm_quit && !m.quit);
+        }
+        // A scanner starting to type closes the question; its line is kept.
+        update(&mut m, Message::Key(KeyEvent::from(KeyCode::F(10))));
+        typed(&mut m, "KZV1:ABC");
+        assert!(!m.quit && !m.confirm_quit);
+        assert_eq!(m.qr.as_deref(), Some("KZV1:ABC"));
+        for yes in [KeyCode::Char('y'), KeyCode::Enter] {
+            let mut m = model();
+            update(&mut m, Message::Key(KeyEvent::from(KeyCode::F(10))));
+            let cmds = update(&mut m, Message::Key(KeyEvent::from(yes)));
+            assert!(m.quit);
+            assert_eq!(cmds.last(), Some(&Command::Quit));
+            assert!(matches!(
+                &cmds[0],
+                Command::Audit {
+                    kind: "sign_out",
+                    ..
+                }
+            ));
+        }
+    }
+
+    #[test]
+    fn leaving_with_an_open_accept_records_it_abandoned() {
+        let mut m = model();
+        open_accept(&mut m);
+        assert!(m.decision_open());
+        update(&mut m, Message::Key(KeyEvent::from(KeyCode::F(10))));
+        let cmds = update(&mut m, Message::Key(KeyEvent::from(KeyCode::Char('y'))));
+        let kinds: Vec<&str> = cmds
+            .iter()
+            .map(|c| match c {
+                Command::Audit { kind, .. } => *kind,
+                Command::Quit => "QUIT",
+                _ => "other",
+            })
+            .collect();
+        assert_eq!(kinds, ["abandoned", "sign_out", "QUIT"]);
+        let Command::Audit {
+            details, officer, ..
+        } = &cmds[0]
+        else {
+            unreachable!()
+        };
+        assert_eq!(details["stage"], "checklist");
+        assert_eq!(details["why"], "quit");
+        assert_eq!(officer.as_deref(), Some(DEMO_OFFICER));
+    }
+
+    #[test]
+    fn sigterm_leaves_at_once_and_records_a_pending_verdict_abandoned() {
+        let mut m = model();
+        typed(&mut m, "KZV1:ABC");
+        typed(&mut m, L1);
+        typed(&mut m, L2);
+        assert!(m.verifying);
+        let cmds = update(&mut m, Message::Shutdown);
+        assert!(m.quit);
+        assert!(matches!(
+            &cmds[0],
+            Command::Audit { kind: "abandoned", details, .. }
+                if details["stage"] == "verifying" && details["why"] == "shutdown"
+        ));
+        // A REJECT on screen is final: nothing is abandoned.
+        let mut m = model();
+        open_accept(&mut m);
+        m.shown.as_mut().unwrap().stage = Stage::Final;
+        let cmds = update(&mut m, Message::Shutdown);
+        assert!(!cmds.iter().any(|c| matches!(
+            c,
+            Command::Audit {
+                kind: "abandoned",
+                ..
+            }
+        )));
+    }
+
+    #[test]
+    fn a_panic_in_a_decision_is_an_internal_error_and_the_next_traveller_is_served() {
+        let mut m = model();
+        typed(&mut m, "KZV1:FIRST");
+        typed(&mut m, L1);
+        typed(&mut m, L2);
+        assert!(m.verifying);
+        // Scans that arrive meanwhile wait, then go on after the failure.
+        typed(&mut m, "KZV1:NEXT");
+        update(&mut m, Message::Crashed(Crashed::Verify));
+        assert!(!m.verifying);
+        assert_eq!(m.notice.as_ref().unwrap().key, "error.internal_verify");
+        assert_eq!(m.qr.as_deref(), Some("KZV1:NEXT"));
+        let cmds = [typed(&mut m, L1), typed(&mut m, L2)].concat();
+        assert!(matches!(&cmds[..], [Command::Verify { qr, .. }] if qr == "KZV1:NEXT"));
+        // A crash while recording gives the checklist back: nothing was recorded.
+        let mut m = model();
+        open_accept(&mut m);
+        update(&mut m, Message::Key(KeyEvent::from(KeyCode::F(5))));
+        update(&mut m, Message::Crashed(Crashed::Record));
+        assert_eq!(m.shown.as_ref().unwrap().stage, Stage::Checklist);
+        assert_eq!(m.notice.as_ref().unwrap().key, "error.internal_record");
+    }
+
+    #[test]
+    fn an_over_long_scanner_line_is_reported_unreadable_not_used_cut_short() {
+        let mut m = model();
+        let long = format!("KZV1:{}", "A".repeat(MAX_LINE + 100));
+        let cmds = typed(&mut m, &long);
+        assert!(cmds.is_empty() && m.qr.is_none());
+        let n = m.notice.as_ref().unwrap();
+        assert_eq!(n.key, "scan.unreadable");
+        assert_eq!(
+            n.detail.as_deref(),
+            Some(format!("{} characters, longer than {MAX_LINE} bytes", long.len()).as_str())
+        );
+        // The next line is read normally.
+        typed(&mut m, "KZV1:ABC");
+        assert_eq!(m.qr.as_deref(), Some("KZV1:ABC"));
+        // A serial source's dropped line is shown the same way.
+        update(
+            &mut m,
+            Message::Scan(ScanEvent::Unreadable {
+                source: "serial-scanner".into(),
+                detail: "line of 11 bytes is not valid UTF-8, dropped".into(),
+            }),
+        );
+        assert_eq!(m.notice.as_ref().unwrap().key, "scan.unreadable");
     }
 
     #[test]

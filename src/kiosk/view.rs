@@ -1,7 +1,13 @@
 //! Drawing the [`Model`]: sign-in, the scan screen, the verdict with its reasons, the
 //! field comparison and the officer checklist, the shift history, the status bars and
 //! the help overlay. Pure: the same model always draws the same screen, which is what
-//! the `TestBackend` tests rely on. Fits 80×24 and spreads out on larger terminals.
+//! the `TestBackend` tests rely on. Fits 80×24 and spreads out on larger terminals;
+//! down to [`MIN_WIDTH`]×[`MIN_HEIGHT`] the verdict stays on screen, below that a
+//! notice asks for a larger window.
+//!
+//! Every string that did not come from the catalogues (payload and MRZ fields, reason
+//! details, device names and errors, the scan line, the audit history) goes through
+//! [`safe`]: a control sequence in a payload is shown as text, never acted upon.
 
 use ratatui::Frame;
 use ratatui::layout::{Alignment, Constraint, Layout, Rect};
@@ -16,6 +22,16 @@ use crate::scan::SourceStatus;
 
 use super::app::{CHECKLIST, Level, Model, Notice, Outcome, REFUSE_REASONS, Screen, Shown, Stage};
 use super::bigtext;
+use crate::untrusted::printable;
+
+/// The smallest window the kiosk draws its screens in.
+pub const MIN_WIDTH: u16 = 40;
+pub const MIN_HEIGHT: u16 = 12;
+
+/// Untrusted text, made safe to draw.
+fn safe(s: &str) -> String {
+    printable(s).into_owned()
+}
 
 const GOOD: Color = Color::Green;
 const BAD: Color = Color::Red;
@@ -30,13 +46,13 @@ fn notice_text(lang: Lang, n: &Notice) -> String {
         .args
         .iter()
         // An argument may itself be a catalogue key (a direction, a refusal reason).
-        .map(|(k, v)| (*k, tr(lang, v)))
+        .map(|(k, v)| (*k, safe(&tr(lang, v))))
         .collect();
     let refs: Vec<(&str, &str)> = args.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let mut s = trf(lang, n.key, &refs);
     if let Some(d) = &n.detail {
         s.push_str(" (");
-        s.push_str(d);
+        s.push_str(&safe(d));
         s.push(')');
     }
     s
@@ -63,6 +79,23 @@ fn notice_mark(level: Level) -> &'static str {
 /// Draws the whole screen.
 pub fn view(m: &Model, f: &mut Frame) {
     let area = f.area();
+    if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+        let text = trf(
+            m.lang,
+            "screen.too_small",
+            &[
+                ("w", &MIN_WIDTH.to_string()),
+                ("h", &MIN_HEIGHT.to_string()),
+            ],
+        );
+        f.render_widget(
+            Paragraph::new(text)
+                .wrap(Wrap { trim: true })
+                .style(Style::new().fg(WARN).add_modifier(Modifier::BOLD)),
+            area,
+        );
+        return;
+    }
     let [header, body, sources, trust, keys] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Min(5),
@@ -86,6 +119,33 @@ pub fn view(m: &Model, f: &mut Frame) {
     if m.help {
         draw_help(m, f, area);
     }
+    if m.confirm_quit {
+        draw_confirm_quit(m, f, area);
+    }
+}
+
+fn draw_confirm_quit(m: &Model, f: &mut Frame, area: Rect) {
+    let l = m.lang;
+    let mut lines = vec![Line::styled(tr(l, "quit.question"), bold())];
+    if m.decision_open() {
+        lines.push(Line::styled(
+            tr(l, "quit.open_decision"),
+            Style::new().fg(WARN).add_modifier(Modifier::BOLD),
+        ));
+    }
+    lines.push(Line::raw(""));
+    lines.push(Line::styled(
+        tr(l, "quit.keys"),
+        Style::new().add_modifier(Modifier::REVERSED),
+    ));
+    let rect = centered(area, 64, 8);
+    f.render_widget(Clear, rect);
+    f.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .block(Block::bordered().title(format!(" {} ", tr(l, "quit.title")))),
+        rect,
+    );
 }
 
 fn direction_label(lang: Lang, d: Direction) -> String {
@@ -101,7 +161,7 @@ fn direction_label(lang: Lang, d: Direction) -> String {
 fn draw_header(m: &Model, f: &mut Frame, area: Rect) {
     let l = m.lang;
     let mut spans = vec![
-        Span::styled(format!(" {} ", m.settings.checkpoint), bold()),
+        Span::styled(format!(" {} ", safe(&m.settings.checkpoint)), bold()),
         Span::raw("│ "),
         Span::styled(
             match m.direction {
@@ -120,7 +180,7 @@ fn draw_header(m: &Model, f: &mut Frame, area: Rect) {
         spans.push(Span::raw(format!(
             "{} {} ({role}) │ ",
             tr(l, "status.officer"),
-            o.id
+            safe(&o.id)
         )));
     }
     spans.push(Span::raw(format!(
@@ -165,13 +225,13 @@ fn draw_sources(m: &Model, f: &mut Frame, area: Rect) {
         // Device names are translated where the catalogue knows them.
         let name = tr(l, &format!("source.{}", s.name));
         let name = if name.starts_with("source.") {
-            s.name.clone()
+            safe(&s.name)
         } else {
             name
         };
         spans.push(Span::styled(format!("{mark} {name} {}", tr(l, key)), style));
         if let Some(d) = &s.detail {
-            spans.push(Span::raw(format!(" ({d})")));
+            spans.push(Span::raw(format!(" ({})", safe(d))));
         }
         spans.push(Span::raw("  "));
     }
@@ -207,7 +267,11 @@ fn draw_trust(m: &Model, f: &mut Frame, area: Rect) {
     }
     // The newest key's label is long: it goes last, where a narrow screen cuts it.
     if let Some(n) = &t.newest {
-        spans.push(Span::raw(format!(", {} \"{n}\"", tr(l, "status.newest"))));
+        spans.push(Span::raw(format!(
+            ", {} \"{}\"",
+            tr(l, "status.newest"),
+            safe(n)
+        )));
     }
     f.render_widget(Paragraph::new(Line::from(spans)), area);
 }
@@ -240,7 +304,7 @@ fn draw_sign_in(m: &Model, f: &mut Frame, area: Rect) {
     };
     let mut lines = vec![
         Line::raw(""),
-        field(tr(l, "signin.id"), s.id.clone(), !s.on_pin),
+        field(tr(l, "signin.id"), safe(&s.id), !s.on_pin),
         Line::raw(""),
         field(
             tr(l, "signin.pin"),
@@ -321,8 +385,9 @@ fn draw_input(m: &Model, f: &mut Frame, area: Rect) {
     }
     // Show the end of a long line being typed: that is where the scanner is.
     let room = (area.width as usize).saturating_sub(tr(l, "scan.input").chars().count() + 4);
-    let n = m.line.chars().count();
-    let tail: String = m.line.chars().skip(n.saturating_sub(room)).collect();
+    let line = safe(&m.line);
+    let n = line.chars().count();
+    let tail: String = line.chars().skip(n.saturating_sub(room)).collect();
     lines.push(Line::from(vec![
         Span::styled(
             format!("{}: ", tr(l, "scan.input")),
@@ -422,7 +487,18 @@ fn draw_banner(m: &Model, s: &Shown, f: &mut Frame, area: Rect) {
     } else {
         format!(" · {word}")
     };
-    lines.push(Line::raw(format!("{mark} {english}{word}{sub}")));
+    // The verdict itself is never cut: what follows it goes first when space is short
+    // (a centred line wider than its area loses both ends).
+    let main = format!("{mark} {english}{word}");
+    let width = area.width as usize;
+    let text = if main.chars().count() + sub.chars().count() <= width {
+        format!("{main}{sub}")
+    } else if main.chars().count() <= width {
+        main
+    } else {
+        format!("{mark} {english}")
+    };
+    lines.push(Line::raw(text));
     f.render_widget(
         Paragraph::new(lines)
             .alignment(Alignment::Center)
@@ -448,12 +524,15 @@ fn draw_verdict(m: &Model, s: &Shown, f: &mut Frame, area: Rect) {
     if let Some(v) = &s.decision.visa {
         let category = tr(l, &format!("category.{}", v.category.code()));
         info_lines.push(Line::from(vec![
-            Span::styled(format!("{} {}", tr(l, "verdict.number"), v.number), bold()),
+            Span::styled(
+                format!("{} {}", tr(l, "verdict.number"), safe(&v.number)),
+                bold(),
+            ),
             Span::raw(format!(
                 " · {} {category} · {} {}",
                 tr(l, "verdict.category"),
                 tr(l, "verdict.checkpoints"),
-                v.checkpoints.join(", ")
+                safe(&v.checkpoints.join(", "))
             )),
         ]));
         info_lines.push(Line::raw(format!(
@@ -512,7 +591,7 @@ fn draw_reasons(m: &Model, s: &Shown, f: &mut Frame, area: Rect) {
     };
     let with_details: usize = reasons
         .iter()
-        .map(|r| title_rows(r) + rows_of(&format!("  {}", r.detail)))
+        .map(|r| title_rows(r) + rows_of(&format!("  {}", safe(&r.detail))))
         .sum();
     let titles: usize = reasons.iter().map(title_rows).sum();
     // Every code stays visible: details give way first, then titles shrink to one
@@ -523,7 +602,7 @@ fn draw_reasons(m: &Model, s: &Shown, f: &mut Frame, area: Rect) {
             lines.push(title_line(r));
             if with_details <= inner_h {
                 lines.push(Line::styled(
-                    format!("  {}", r.detail),
+                    format!("  {}", safe(&r.detail)),
                     Style::new().add_modifier(Modifier::DIM),
                 ));
             }
@@ -615,7 +694,7 @@ fn draw_fields(m: &Model, s: &Shown, f: &mut Frame, area: Rect) {
             return "—".into();
         };
         let h = &v.holder;
-        match k {
+        safe(&match k {
             "sn" => h.surname.clone(),
             "gn" => h.given_names.clone(),
             "na" => h.nationality.clone(),
@@ -624,13 +703,13 @@ fn draw_fields(m: &Model, s: &Shown, f: &mut Frame, area: Rect) {
             "dn" => h.document_number.clone(),
             "dc" => h.document_country.clone(),
             _ => h.document_expiry.to_string(),
-        }
+        })
     };
     let pass_val = |k: &str| -> String {
         let Some(p) = &d.passport else {
             return "—".into();
         };
-        match k {
+        safe(&match k {
             "sn" => p.surname.clone(),
             "gn" => p.given_names.clone(),
             "na" => p.nationality.clone(),
@@ -639,7 +718,7 @@ fn draw_fields(m: &Model, s: &Shown, f: &mut Frame, area: Rect) {
             "dn" => p.document_number.clone(),
             "dc" => p.issuing_state.clone(),
             _ => p.expiry.to_string(),
-        }
+        })
     };
     let rows = keys.iter().map(|k| {
         let differs = d.mismatched.contains(k);
@@ -710,7 +789,7 @@ fn draw_history(m: &Model, f: &mut Frame, area: Rect) {
                     ),
                     Outcome::Reject(codes) => (
                         "✘",
-                        format!("{} {}", tr(l, "history.reject"), codes.join(" ")),
+                        format!("{} {}", tr(l, "history.reject"), safe(&codes.join(" "))),
                         Style::new().fg(BAD),
                     ),
                     Outcome::Refused(reason) => (
@@ -718,16 +797,16 @@ fn draw_history(m: &Model, f: &mut Frame, area: Rect) {
                         format!(
                             "{}: {}",
                             tr(l, "history.refused"),
-                            tr(l, &format!("refuse.{reason}"))
+                            safe(&tr(l, &format!("refuse.{reason}")))
                         ),
                         Style::new().fg(WARN),
                     ),
                 };
                 Line::from(vec![
-                    Span::raw(format!("{} {:<14} ", h.time, h.visa)),
+                    Span::raw(format!("{} {:<14} ", safe(&h.time), safe(&h.visa))),
                     Span::styled(format!("{mark} {text}"), style),
                     Span::styled(
-                        format!("  {}", h.officer),
+                        format!("  {}", safe(&h.officer)),
                         Style::new().add_modifier(Modifier::DIM),
                     ),
                 ])

@@ -1,8 +1,11 @@
 //! The kiosk's worker thread: it owns the [`Terminal`] (trust store and SQLite
 //! database) and runs every blocking [`Command`] — PIN checks, verification, records,
 //! audit writes, history reads — answering with [`Message`]s, so the screen never
-//! waits on the disk.
+//! waits on the disk. A command that panics is caught: the officer is told the
+//! decision was not taken and the worker goes on serving the next traveller.
 
+use std::cell::Cell;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::mpsc;
 
 use tokio::sync::mpsc::UnboundedSender;
@@ -12,16 +15,28 @@ use crate::rules::Direction;
 use crate::store::{AuditEvent, AuditRow, Store, StoreError};
 use crate::terminal::{Terminal, kazakhstan_now_rfc3339};
 
-use super::app::{Command, HistoryRow, Message, Outcome};
+use super::app::{Command, Crashed, HistoryRow, Message, Outcome};
 
 /// How many rows the shift history shows at most.
 pub const HISTORY_ROWS: usize = 50;
 
 /// Starts the worker; it ends when the command channel closes or on [`Command::Quit`].
 pub fn spawn(
+    terminal: Terminal,
+    terminal_id: String,
+    tx: UnboundedSender<Message>,
+) -> (mpsc::Sender<Command>, std::thread::JoinHandle<()>) {
+    spawn_with(terminal, terminal_id, tx, run)
+}
+
+/// How the worker runs one command: [`run`], or in tests a stand-in that fails.
+type Runner = fn(&mut Terminal, &str, Command) -> Option<Message>;
+
+fn spawn_with(
     mut terminal: Terminal,
     terminal_id: String,
     tx: UnboundedSender<Message>,
+    runner: Runner,
 ) -> (mpsc::Sender<Command>, std::thread::JoinHandle<()>) {
     let (cmd_tx, cmd_rx) = mpsc::channel::<Command>();
     let handle = std::thread::Builder::new()
@@ -31,7 +46,7 @@ pub fn spawn(
                 if cmd == Command::Quit {
                     break;
                 }
-                if let Some(msg) = run(&mut terminal, &terminal_id, cmd)
+                if let Some(msg) = run_guarded(&mut terminal, &terminal_id, cmd, runner)
                     && tx.send(msg).is_err()
                 {
                     break;
@@ -40,6 +55,60 @@ pub fn spawn(
         })
         .expect("spawning a thread only fails when the system is out of resources");
     (cmd_tx, handle)
+}
+
+thread_local! {
+    /// Set while a command runs under [`run_guarded`]: the kiosk's panic hook then
+    /// logs the panic instead of tearing the screen down.
+    static CAUGHT: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Text for a log line that may carry untrusted data (a panic message can quote a
+/// value): escaped and cut to a bounded length.
+pub fn log_text(s: &str) -> String {
+    const MAX: usize = 512;
+    let shown = crate::untrusted::printable(s);
+    match shown.char_indices().nth(MAX) {
+        Some((i, _)) => format!("{}… ({} bytes)", &shown[..i], s.len()),
+        None => shown.into_owned(),
+    }
+}
+
+/// True on a thread inside [`run_guarded`], where a panic is caught and survived.
+pub fn panic_is_caught() -> bool {
+    CAUGHT.get()
+}
+
+/// Runs `f`, catching a panic (logged by the kiosk's panic hook, not printed).
+pub fn guarded<R>(f: impl FnOnce() -> R) -> std::thread::Result<R> {
+    let was = CAUGHT.replace(true);
+    let r = catch_unwind(AssertUnwindSafe(f));
+    CAUGHT.set(was);
+    r
+}
+
+/// Runs one command, turning a panic into a [`Message::Crashed`] so that one bad
+/// input (a bug in a decision) costs one decision, not the booth. The terminal is
+/// still usable afterwards: the database rolls back an unfinished transaction when
+/// its guard unwinds, and the trust store is only read.
+fn run_guarded(t: &mut Terminal, tid: &str, cmd: Command, runner: Runner) -> Option<Message> {
+    let what = Crashed::of(&cmd);
+    match guarded(|| runner(t, tid, cmd)) {
+        Ok(msg) => msg,
+        Err(payload) => {
+            let text = payload
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            tracing::error!(
+                command = ?what,
+                panic = %crate::kiosk::worker::log_text(&text),
+                "internal error: the command panicked; the kiosk carries on"
+            );
+            Some(Message::Crashed(what))
+        }
+    }
 }
 
 fn audit(
@@ -278,6 +347,52 @@ mod tests {
             .unwrap()
             .map(Result::unwrap)
             .collect()
+    }
+
+    /// A runner whose verification panics, as the date arithmetic once did on a visa
+    /// valid until 9999: the rest is the real [`run`].
+    fn verify_panics(t: &mut Terminal, tid: &str, cmd: Command) -> Option<Message> {
+        if matches!(cmd, Command::Verify { .. }) {
+            panic!("injected: overflow in a decision");
+        }
+        run(t, tid, cmd)
+    }
+
+    #[test]
+    fn a_panicking_decision_is_caught_and_the_worker_serves_the_next_traveller() {
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let (cmd, handle) = spawn_with(terminal(), "k1".into(), tx, verify_panics);
+        let at = Checkpoint {
+            date: time::macros::date!(2026 - 11 - 25),
+            code: "NQZ".into(),
+            direction: Direction::Entry,
+        };
+        let verify = Command::Verify {
+            qr: fixture("accept_tourist", "qr.txt"),
+            mrz: fixture("accept_tourist", "mrz.txt"),
+            at,
+            officer: "O1".into(),
+        };
+        cmd.send(verify).unwrap();
+        cmd.send(Command::SignIn {
+            id: "O1".into(),
+            pin: "1234".into(),
+        })
+        .unwrap();
+        cmd.send(Command::LoadHistory).unwrap();
+        cmd.send(Command::Quit).unwrap();
+        assert!(matches!(
+            rx.blocking_recv(),
+            Some(Message::Crashed(Crashed::Verify))
+        ));
+        // The same thread, still alive, answers the commands after the panic.
+        assert!(matches!(
+            rx.blocking_recv(),
+            Some(Message::SignedIn(Ok(SignIn::Ok { .. })))
+        ));
+        assert!(matches!(rx.blocking_recv(), Some(Message::History(_))));
+        handle.join().expect("the worker thread ends normally");
+        assert!(!panic_is_caught(), "the flag is only set inside a command");
     }
 
     #[test]

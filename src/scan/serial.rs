@@ -59,6 +59,16 @@ impl SerialConfig {
     }
 }
 
+/// A dropped line leaves a trace: in the log and, through the event, on the screen.
+/// The reason names the length only; the bytes themselves are never shown.
+fn dropped(source: &str, e: &super::framer::FrameError) -> ScanEvent {
+    tracing::warn!(source, error = %e, "serial line dropped");
+    ScanEvent::Unreadable {
+        source: source.to_string(),
+        detail: e.to_string(),
+    }
+}
+
 /// Per-protocol byte handling.
 trait Protocol: Send + 'static {
     fn bytes(&mut self, source: &str, data: &[u8], now: Instant) -> Vec<ScanEvent>;
@@ -82,7 +92,7 @@ impl Protocol for Barcode {
                         });
                     }
                 }
-                Err(e) => tracing::warn!(source, error = %e, "barcode scanner line dropped"),
+                Err(e) => out.push(dropped(source, &e)),
             }
         }
         out
@@ -132,7 +142,7 @@ impl Protocol for MrzReader {
                 MrzFrame::Line(l) => self.asm.push_line(&l),
                 MrzFrame::Block(b) => self.asm.push_block(&b),
                 MrzFrame::Dropped(e) => {
-                    tracing::warn!(source, error = %e, "MRZ reader data dropped");
+                    out.push(dropped(source, &e));
                     continue;
                 }
             };
