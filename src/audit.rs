@@ -83,6 +83,8 @@ pub mod kinds {
     pub const CHECKLIST_REFUSE: &str = "checklist_refuse";
     pub const SETTINGS_CHANGE: &str = "settings_change";
     pub const UPDATE_IMPORT: &str = "update_import";
+    /// A decision left open when the kiosk was closed or shut down.
+    pub const ABANDONED: &str = "abandoned";
 }
 
 const ZERO: [u8; 32] = [0; 32];

@@ -602,7 +602,7 @@ fn quit(m: &mut Model, why: &str, out: &mut Vec<Command>) {
     if let Some(mut details) = open_decision(m) {
         details["why"] = why.into();
         out.push(Command::Audit {
-            kind: "abandoned",
+            kind: crate::audit::kinds::ABANDONED,
             officer: m.officer_id(),
             details,
         });
