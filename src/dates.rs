@@ -43,8 +43,8 @@ pub fn parse_iso(s: &str) -> Option<Date> {
 /// (30 Nov + 3 months = 28 or 29 Feb). `None` when the result is beyond the calendar
 /// the `time` crate can carry (after year 9999).
 pub fn add_months(date: Date, months: u32) -> Option<Date> {
-    let total = i64::from(date.year()) * 12 + (i64::from(u8::from(date.month())) - 1)
-        + i64::from(months);
+    let total =
+        i64::from(date.year()) * 12 + (i64::from(u8::from(date.month())) - 1) + i64::from(months);
     let year = i32::try_from(total.div_euclid(12)).ok()?;
     let month = Month::try_from(u8::try_from(total.rem_euclid(12) + 1).ok()?).ok()?;
     let last = time::util::days_in_month(month, year);
@@ -132,10 +132,22 @@ mod tests {
 
     #[test]
     fn calendar_months() {
-        assert_eq!(add_months(date!(2026 - 11 - 30), 3), Some(date!(2027 - 02 - 28)));
-        assert_eq!(add_months(date!(2027 - 11 - 30), 3), Some(date!(2028 - 02 - 29)));
-        assert_eq!(add_months(date!(2026 - 01 - 31), 1), Some(date!(2026 - 02 - 28)));
-        assert_eq!(add_months(date!(2026 - 10 - 15), 3), Some(date!(2027 - 01 - 15)));
+        assert_eq!(
+            add_months(date!(2026 - 11 - 30), 3),
+            Some(date!(2027 - 02 - 28))
+        );
+        assert_eq!(
+            add_months(date!(2027 - 11 - 30), 3),
+            Some(date!(2028 - 02 - 29))
+        );
+        assert_eq!(
+            add_months(date!(2026 - 01 - 31), 1),
+            Some(date!(2026 - 02 - 28))
+        );
+        assert_eq!(
+            add_months(date!(2026 - 10 - 15), 3),
+            Some(date!(2027 - 01 - 15))
+        );
     }
 
     #[test]

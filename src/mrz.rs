@@ -444,6 +444,9 @@ pub fn render_name(surname: &str, given: &str, width: usize) -> Option<String> {
 pub struct NameMatch {
     pub surname: bool,
     pub given_names: bool,
+    /// The visa's name is too long for the field, so a Doc 9303 truncation of it is
+    /// what the passport should show.
+    pub truncated: bool,
 }
 
 impl NameMatch {
@@ -491,13 +494,16 @@ pub fn match_name(surname: &str, given: &str, field: &str) -> NameMatch {
         return NameMatch {
             surname: components(surname).is_some_and(|p| p.join("<") == fp),
             given_names: components(given).is_some_and(|s| s.join("<") == fs),
+            truncated: false,
         };
     };
+    let truncated = join_name(&primary, &secondary).len() > width;
     let exact = NameMatch {
         surname: !primary.is_empty() && primary.join("<") == fp,
         given_names: secondary.join("<") == fs,
+        truncated,
     };
-    if join_name(&primary, &secondary).len() <= width {
+    if !truncated {
         return exact;
     }
     let filled = field.bytes().last().is_some_and(|c| c.is_ascii_uppercase());
@@ -510,11 +516,13 @@ pub fn match_name(surname: &str, given: &str, field: &str) -> NameMatch {
         return NameMatch {
             surname: ok,
             given_names: !trimmed.contains("<<"),
+            truncated,
         };
     }
     NameMatch {
         surname: trimmed.contains("<<") && prefixes_of(fp, &primary, true),
         given_names: trimmed.contains("<<") && prefixes_of(fs, &secondary, false),
+        truncated,
     }
 }
 
@@ -710,24 +718,80 @@ mod tests {
     /// (surname, given names, name field without the `PPUTO` prefix)
     const DOC9303_TD3: [(&str, &str, &str); 15] = [
         // 4.2.3.1 a–f: names that fit, written in full.
-        ("ERIKSSON", "ANNA MARIA", "ERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<"),
-        ("HENG", "DEBORAH MING LO", "HENG<<DEBORAH<MING<LO<<<<<<<<<<<<<<<<<<"),
-        ("SMITH JONES", "SUSIE MARGARET", "SMITH<JONES<<SUSIE<MARGARET<<<<<<<<<<<<"),
-        ("OCONNOR", "ENYA SIOBHAN", "OCONNOR<<ENYA<SIOBHAN<<<<<<<<<<<<<<<<<<"),
-        ("VAN DER MUELLEN", "MARTIN", "VAN<DER<MUELLEN<<MARTIN<<<<<<<<<<<<<<<<"),
-        ("AL BASRI", "HUDA MUHAMMAD JAWAD", "AL<BASRI<<HUDA<MUHAMMAD<JAWAD<<<<<<<<<<"),
-        ("VILARCHAO FERNANDEZ", "JOSE RAMON", "VILARCHAO<FERNANDEZ<<JOSE<RAMON<<<<<<<<"),
+        (
+            "ERIKSSON",
+            "ANNA MARIA",
+            "ERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<",
+        ),
+        (
+            "HENG",
+            "DEBORAH MING LO",
+            "HENG<<DEBORAH<MING<LO<<<<<<<<<<<<<<<<<<",
+        ),
+        (
+            "SMITH JONES",
+            "SUSIE MARGARET",
+            "SMITH<JONES<<SUSIE<MARGARET<<<<<<<<<<<<",
+        ),
+        (
+            "OCONNOR",
+            "ENYA SIOBHAN",
+            "OCONNOR<<ENYA<SIOBHAN<<<<<<<<<<<<<<<<<<",
+        ),
+        (
+            "VAN DER MUELLEN",
+            "MARTIN",
+            "VAN<DER<MUELLEN<<MARTIN<<<<<<<<<<<<<<<<",
+        ),
+        (
+            "AL BASRI",
+            "HUDA MUHAMMAD JAWAD",
+            "AL<BASRI<<HUDA<MUHAMMAD<JAWAD<<<<<<<<<<",
+        ),
+        (
+            "VILARCHAO FERNANDEZ",
+            "JOSE RAMON",
+            "VILARCHAO<FERNANDEZ<<JOSE<RAMON<<<<<<<<",
+        ),
         ("ARKFREITH", "", "ARKFREITH<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<"),
-        ("SATRIYA SUDARPA", "", "SATRIYA<SUDARPA<<<<<<<<<<<<<<<<<<<<<<<<"),
+        (
+            "SATRIYA SUDARPA",
+            "",
+            "SATRIYA<SUDARPA<<<<<<<<<<<<<<<<<<<<<<<<",
+        ),
         // 4.2.3.2 a, b: secondary identifier truncated.
-        ("NILAVADHANANANDA", "CHAYAPA DEJTHAMRONG KRASUANG", "NILAVADHANANANDA<<CHAYAPA<DEJTHAMRONG<K"),
-        ("NILAVADHANANANDA", "ARNPOL PETCH CHARONGUANG", "NILAVADHANANANDA<<ARNPOL<PETCH<CHARONGU"),
+        (
+            "NILAVADHANANANDA",
+            "CHAYAPA DEJTHAMRONG KRASUANG",
+            "NILAVADHANANANDA<<CHAYAPA<DEJTHAMRONG<K",
+        ),
+        (
+            "NILAVADHANANANDA",
+            "ARNPOL PETCH CHARONGUANG",
+            "NILAVADHANANANDA<<ARNPOL<PETCH<CHARONGU",
+        ),
         // 4.2.3.3 a, b, c: primary identifier truncated.
-        ("BENNELONG WOOLOOMOOLOO WARRANDYTE WARNAMBOOL", "DINGO POTOROO", "BENNELONG<WOOLOOMOOLOO<WARRANDYTE<W<<DI"),
-        ("BENNELONG WOOLOOMOOLOO WARRANDYTE WARNAMBOOL", "DINGO POTOROO", "BENNELONG<WOOLOOM<WARRAND<WARNAM<<DINGO"),
-        ("BENNELONG WOOLOOMOOLOO WARRANDYTE WARNAMBOOL", "DINGO POTOROO", "BENNEL<WOOLOO<WARRAN<WARNAM<<DINGO<POTO"),
+        (
+            "BENNELONG WOOLOOMOOLOO WARRANDYTE WARNAMBOOL",
+            "DINGO POTOROO",
+            "BENNELONG<WOOLOOMOOLOO<WARRANDYTE<W<<DI",
+        ),
+        (
+            "BENNELONG WOOLOOMOOLOO WARRANDYTE WARNAMBOOL",
+            "DINGO POTOROO",
+            "BENNELONG<WOOLOOM<WARRAND<WARNAM<<DINGO",
+        ),
+        (
+            "BENNELONG WOOLOOMOOLOO WARRANDYTE WARNAMBOOL",
+            "DINGO POTOROO",
+            "BENNEL<WOOLOO<WARRAN<WARNAM<<DINGO<POTO",
+        ),
         // 4.2.3.4: fits exactly; a letter in the last position, yet not truncated.
-        ("PAPANDROPOULOUS", "JONATHON WARREN TREVOR", "PAPANDROPOULOUS<<JONATHON<WARREN<TREVOR"),
+        (
+            "PAPANDROPOULOUS",
+            "JONATHON WARREN TREVOR",
+            "PAPANDROPOULOUS<<JONATHON<WARREN<TREVOR",
+        ),
     ];
 
     #[test]
@@ -742,8 +806,22 @@ mod tests {
     fn doc9303_td2_truncation_examples_match_at_their_width() {
         // Doc 9303 Part 6 §4.2.3.1 (TD2, a name field of 31 characters).
         let name = "NILAVADHANANANDA";
-        assert!(match_name(name, "CHAYAPA DEJTHAMRONG KRASUANG", "NILAVADHANANANDA<<CHAYAPA<DEJ<K").ok());
-        assert!(match_name(name, "ARNPOL PETCH CHARONGUANG", "NILAVADHANANANDA<<ARN<PET<CHARO").ok());
+        assert!(
+            match_name(
+                name,
+                "CHAYAPA DEJTHAMRONG KRASUANG",
+                "NILAVADHANANANDA<<CHAYAPA<DEJ<K"
+            )
+            .ok()
+        );
+        assert!(
+            match_name(
+                name,
+                "ARNPOL PETCH CHARONGUANG",
+                "NILAVADHANANANDA<<ARN<PET<CHARO"
+            )
+            .ok()
+        );
     }
 
     #[test]
@@ -759,11 +837,18 @@ mod tests {
             }
         }
         assert_eq!(
-            render_name("BENNELONG WOOLOOMOOLOO WARRANDYTE WARNAMBOOL", "DINGO POTOROO", NAME_FIELD)
-                .unwrap(),
+            render_name(
+                "BENNELONG WOOLOOMOOLOO WARRANDYTE WARNAMBOOL",
+                "DINGO POTOROO",
+                NAME_FIELD
+            )
+            .unwrap(),
             "BENNELONG<WOOLOOMOOLOO<WARRANDYTE<WA<<D"
         );
-        assert_eq!(render_name("ERIK", "", NAME_FIELD).unwrap(), format!("ERIK{}", "<".repeat(35)));
+        assert_eq!(
+            render_name("ERIK", "", NAME_FIELD).unwrap(),
+            format!("ERIK{}", "<".repeat(35))
+        );
         assert_eq!(render_name("erik", "", NAME_FIELD), None);
         assert_eq!(render_name("", "ANNA", NAME_FIELD), None);
     }
@@ -771,7 +856,12 @@ mod tests {
     #[test]
     fn render_name_never_ends_a_truncated_field_with_a_filler() {
         // The plain cut would end on the filler after "HUBERTA".
-        let r = render_name("WOLFESCHLEGELSTEINHAUSEN", "ANNA HUBERTA BLAINE", NAME_FIELD).unwrap();
+        let r = render_name(
+            "WOLFESCHLEGELSTEINHAUSEN",
+            "ANNA HUBERTA BLAINE",
+            NAME_FIELD,
+        )
+        .unwrap();
         assert_eq!(r, "WOLFESCHLEGELSTEINHAUSEN<<ANNA<HUBERT<B");
         assert!(match_name("WOLFESCHLEGELSTEINHAUSEN", "ANNA HUBERTA BLAINE", &r).ok());
     }
@@ -785,13 +875,20 @@ mod tests {
         let m = match_name("ERIKSSON", "ANNA MARIA", &field);
         assert!(!m.surname && !m.given_names);
         // A name that fits must be written in full even when it fills the field.
-        let m = match_name("PAPANDROPOULOUS", "JONATHON WARREN TREVOR", "PAPANDROPOULOUS<<JONATHON<WARREN<TREVIS");
+        let m = match_name(
+            "PAPANDROPOULOUS",
+            "JONATHON WARREN TREVOR",
+            "PAPANDROPOULOUS<<JONATHON<WARREN<TREVIS",
+        );
         assert!(m.surname && !m.given_names);
     }
 
     #[test]
     fn truncation_must_keep_every_component_in_place() {
-        let (sn, gn) = ("BENNELONG WOOLOOMOOLOO WARRANDYTE WARNAMBOOL", "DINGO POTOROO");
+        let (sn, gn) = (
+            "BENNELONG WOOLOOMOOLOO WARRANDYTE WARNAMBOOL",
+            "DINGO POTOROO",
+        );
         // A primary component dropped.
         assert!(!match_name(sn, gn, "BENNELONG<WOOLOOMOOLOO<WARRANDYTE<<DINGOP").ok());
         // Components swapped, or a letter that is not the component's.
@@ -802,9 +899,23 @@ mod tests {
         assert!(!match_name(sn, gn, "BENNELONG<WOOLOOMOOLOO<WARRANDYTE<W<<D<<").ok());
         // An empty component between fillers.
         assert!(!match_name(sn, gn, "BENNELONG<WOOLOOMOOLOO<WARRANDYTE<W<<D<<").ok());
-        assert!(!match_name("NILAVADHANANANDA", "CHAYAPA DEJTHAMRONG KRASUANG", "NILAVADHANANANDA<<CHAYAPA<<DEJTHAMRONGK").ok());
+        assert!(
+            !match_name(
+                "NILAVADHANANANDA",
+                "CHAYAPA DEJTHAMRONG KRASUANG",
+                "NILAVADHANANANDA<<CHAYAPA<<DEJTHAMRONGK"
+            )
+            .ok()
+        );
         // A name the MRZ could not hold never matches.
-        assert!(!match_name("ERIKSSON", "ANNA  MARIA", "ERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<").ok());
+        assert!(
+            !match_name(
+                "ERIKSSON",
+                "ANNA  MARIA",
+                "ERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<"
+            )
+            .ok()
+        );
     }
 
     #[test]

@@ -431,10 +431,7 @@ fn want_time(v: Option<&Value>, field: &'static str) -> Result<u64, PayloadError
     if day.is_some_and(dates::in_range) {
         Ok(secs)
     } else {
-        Err(PayloadError::TimeOutOfRange {
-            field,
-            value: secs,
-        })
+        Err(PayloadError::TimeOutOfRange { field, value: secs })
     }
 }
 
@@ -566,6 +563,18 @@ fn uint(u: u64) -> Value {
 
 /// Claims → the CBOR payload bytes, in the key order of spec §3.
 pub fn encode_claims(c: &Claims) -> Vec<u8> {
+    cbor_bytes(&claims_value(c))
+}
+
+/// The CBOR bytes of any value: with [`claims_value`], what tests and fuzz targets use
+/// to build payloads the typed [`Claims`] cannot express (a date in year 0000, a count
+/// past `u64`, a field of the wrong type).
+pub fn encode_value(v: &Value) -> Vec<u8> {
+    cbor_bytes(v)
+}
+
+/// Claims → the CWT claims map as a CBOR value, in the key order of spec §3.
+pub fn claims_value(c: &Claims) -> Value {
     let v = &c.visa;
     let h = &v.holder;
     let holder = Value::Map(vec![
@@ -592,12 +601,12 @@ pub fn encode_claims(c: &Claims) -> Vec<u8> {
         ),
         (text("h"), holder),
     ]);
-    cbor_bytes(&Value::Map(vec![
+    Value::Map(vec![
         (int(1), text(&c.issuer)),
         (int(6), uint(c.issued_at)),
         (int(4), uint(c.expires_at)),
         (int(CLAIM_EVISA), evisa),
-    ]))
+    ])
 }
 
 /// How the issuer lays out the envelope. The defaults are what spec §1–§2 prescribe;

@@ -526,8 +526,8 @@ fn or_none(s: &str) -> &str {
 
 fn holder_differences(v: &Visa, p: &Passport, mismatched: &mut Vec<Field>) -> Vec<String> {
     let h = &v.holder;
-    let mut diffs = Vec::new();
-    let mut differ = |key: Field, what: &str, visa: &str, pass: &str| {
+    let mut diffs: Vec<String> = Vec::new();
+    let mut differ = |diffs: &mut Vec<String>, key: Field, what: &str, visa: &str, pass: &str| {
         mismatched.push(key);
         diffs.push(format!(
             "{what} on the visa: {}; the passport shows: {}",
@@ -539,42 +539,60 @@ fn holder_differences(v: &Visa, p: &Passport, mismatched: &mut Vec<Field>) -> Ve
     // MRZ compare as a prefix"), on the name field as printed, never on a bare prefix.
     let names = mrz::match_name(&h.surname, &h.given_names, p.name_field());
     if !names.ok() {
-        let truncated = if p.names_truncated {
-            " (the passport's name field is full, but it is not a Doc 9303 truncation of the visa's name)"
-        } else {
-            ""
-        };
         // A failure that neither identifier shows alone (the field's length) flags both.
         let both = names.surname == names.given_names;
         if !names.surname || both {
-            differ(
-                "sn",
-                "surname",
-                &h.surname,
-                &format!("{}{truncated}", p.surname),
-            );
+            differ(&mut diffs, "sn", "surname", &h.surname, &p.surname);
         }
         if !names.given_names || both {
             differ(
+                &mut diffs,
                 "gn",
                 "given names",
                 &h.given_names,
-                &format!("{}{truncated}", or_none(&p.given_names)),
+                &p.given_names,
             );
+        }
+        let why = match (p.names_truncated, names.truncated) {
+            (true, false) => {
+                " (the visa's name fits the passport's name field in full, so a shortened name there is not a truncation)"
+            }
+            (true, true) => {
+                " (the passport's name field is full, but it is not a Doc 9303 truncation of the visa's name)"
+            }
+            (false, true) => {
+                " (the visa's name is too long for the passport's name field, yet the field is not full)"
+            }
+            (false, false) => "",
+        };
+        if let Some(last) = diffs.last_mut() {
+            last.push_str(why);
         }
     }
     if h.nationality != p.nationality {
-        differ("na", "nationality", &h.nationality, &p.nationality);
+        differ(
+            &mut diffs,
+            "na",
+            "nationality",
+            &h.nationality,
+            &p.nationality,
+        );
     }
     // The MRZ holds two-digit years, so the century is compared no further than it can tell.
     let same_birth = h.birth.year.rem_euclid(100) == p.birth.year.rem_euclid(100)
         && h.birth.month == p.birth.month
         && h.birth.day == p.birth.day;
     if !same_birth {
-        differ("db", "date of birth", &h.birth.to_iso(), &p.birth.to_iso());
+        differ(
+            &mut diffs,
+            "db",
+            "date of birth",
+            &h.birth.to_iso(),
+            &p.birth.to_iso(),
+        );
     }
     if h.sex != p.sex {
-        differ("sx", "sex", h.sex.code(), p.sex.code());
+        differ(&mut diffs, "sx", "sex", h.sex.code(), p.sex.code());
     }
     diffs
 }
@@ -600,5 +618,4 @@ mod tests {
         assert!(read_visa("M1DOE/JOHN  EABC123 ALAFRAKC 0123", &trust).is_foreign_code());
         assert!(!read_visa("KZV1:00", &trust).is_foreign_code());
     }
-
 }
