@@ -381,7 +381,7 @@ pub fn decide(
         }
         match at.direction {
             // `ne` may be any u64: compared, never added to.
-            Direction::Entry if u64::try_from(entries_used).map_or(true, |n| n >= v.entries) => {
+            Direction::Entry if !u64::try_from(entries_used).is_ok_and(|n| n < v.entries) => {
                 let last = history
                     .movements
                     .iter()
