@@ -1,7 +1,25 @@
 //! Calendar dates as the spec writes them (`YYYY-MM-DD`, birth dates with `XX` for an
 //! unknown month or day) and the calendar arithmetic the rules need.
+//!
+//! Every date in a payload is untrusted, so the arithmetic here is checked: it returns
+//! `None` instead of panicking, and [`EARLIEST`]..=[`LATEST`] is the range of payload
+//! dates the terminal accepts at all (anything outside is `MALFORMED_PAYLOAD`).
 
+use time::macros::date;
 use time::{Date, Month};
+
+/// The first payload date accepted: the Gregorian calendar on travel documents has no
+/// year 0000, so a date in it is impossible rather than merely old.
+pub const EARLIEST: Date = date!(0001 - 01 - 01);
+/// The last payload date accepted: the last day whose "3 calendar months later"
+/// (the passport-validity rule of spec §4) is still a date the calendar arithmetic can
+/// carry (year 9999 is the `time` crate's limit). A later `vu` could never be checked.
+pub const LATEST: Date = date!(9999 - 09 - 30);
+
+/// Whether `d` is within the accepted payload range [`EARLIEST`]..=[`LATEST`].
+pub fn in_range(d: Date) -> bool {
+    (EARLIEST..=LATEST).contains(&d)
+}
 
 /// Parses a strict `YYYY-MM-DD` calendar date; impossible dates (31 Nov) are `None`.
 pub fn parse_iso(s: &str) -> Option<Date> {
@@ -15,19 +33,22 @@ pub fn parse_iso(s: &str) -> Option<Date> {
             .all(|c| c.is_ascii_digit())
             .then(|| part.parse().ok())?
     };
-    let y = num(0..4)? as i32;
-    let m = Month::try_from(num(5..7)? as u8).ok()?;
-    Date::from_calendar_date(y, m, num(8..10)? as u8).ok()
+    // At most four digits, so the conversions below cannot truncate.
+    let y = i32::try_from(num(0..4)?).ok()?;
+    let m = Month::try_from(u8::try_from(num(5..7)?).ok()?).ok()?;
+    Date::from_calendar_date(y, m, u8::try_from(num(8..10)?).ok()?).ok()
 }
 
 /// `date` plus `months` calendar months, clamped to the end of a shorter month
-/// (30 Nov + 3 months = 28 or 29 Feb).
-pub fn add_months(date: Date, months: u32) -> Date {
-    let total = date.year() as i64 * 12 + (date.month() as i64 - 1) + months as i64;
-    let year = total.div_euclid(12) as i32;
-    let month = Month::try_from((total.rem_euclid(12) + 1) as u8).expect("1..=12");
+/// (30 Nov + 3 months = 28 or 29 Feb). `None` when the result is beyond the calendar
+/// the `time` crate can carry (after year 9999).
+pub fn add_months(date: Date, months: u32) -> Option<Date> {
+    let total =
+        i64::from(date.year()) * 12 + (i64::from(u8::from(date.month())) - 1) + i64::from(months);
+    let year = i32::try_from(total.div_euclid(12)).ok()?;
+    let month = Month::try_from(u8::try_from(total.rem_euclid(12) + 1).ok()?).ok()?;
     let last = time::util::days_in_month(month, year);
-    Date::from_calendar_date(year, month, date.day().min(last)).expect("clamped day is valid")
+    Date::from_calendar_date(year, month, date.day().min(last)).ok()
 }
 
 /// A date of birth whose month or day may be unknown (ICAO 9303 `<<`, spec `XX`).
@@ -75,6 +96,15 @@ impl PartialDate {
         }
     }
 
+    /// Whether the earliest day this date can denote lies within
+    /// [`EARLIEST`]..=[`LATEST`], the range of payload dates the terminal accepts.
+    pub fn in_range(&self) -> bool {
+        Month::try_from(self.month.unwrap_or(1))
+            .ok()
+            .and_then(|m| Date::from_calendar_date(self.year, m, self.day.unwrap_or(1)).ok())
+            .is_some_and(in_range)
+    }
+
     pub fn to_iso(&self) -> String {
         let two = |v: Option<u8>| v.map_or("XX".to_string(), |v| format!("{v:02}"));
         format!("{:04}-{}-{}", self.year, two(self.month), two(self.day))
@@ -102,10 +132,39 @@ mod tests {
 
     #[test]
     fn calendar_months() {
-        assert_eq!(add_months(date!(2026 - 11 - 30), 3), date!(2027 - 02 - 28));
-        assert_eq!(add_months(date!(2027 - 11 - 30), 3), date!(2028 - 02 - 29));
-        assert_eq!(add_months(date!(2026 - 01 - 31), 1), date!(2026 - 02 - 28));
-        assert_eq!(add_months(date!(2026 - 10 - 15), 3), date!(2027 - 01 - 15));
+        assert_eq!(
+            add_months(date!(2026 - 11 - 30), 3),
+            Some(date!(2027 - 02 - 28))
+        );
+        assert_eq!(
+            add_months(date!(2027 - 11 - 30), 3),
+            Some(date!(2028 - 02 - 29))
+        );
+        assert_eq!(
+            add_months(date!(2026 - 01 - 31), 1),
+            Some(date!(2026 - 02 - 28))
+        );
+        assert_eq!(
+            add_months(date!(2026 - 10 - 15), 3),
+            Some(date!(2027 - 01 - 15))
+        );
+    }
+
+    #[test]
+    fn add_months_past_year_9999_is_none_not_a_panic() {
+        assert_eq!(add_months(date!(9999 - 12 - 31), 3), None);
+        assert_eq!(add_months(date!(9999 - 10 - 01), 3), None);
+        assert_eq!(add_months(Date::MAX, u32::MAX), None);
+        assert_eq!(add_months(Date::MIN, 0), Some(Date::MIN));
+    }
+
+    #[test]
+    fn latest_is_the_last_day_the_three_month_rule_can_carry() {
+        assert_eq!(add_months(LATEST, 3), Some(date!(9999 - 12 - 30)));
+        assert_eq!(add_months(LATEST.next_day().unwrap(), 3), None);
+        assert!(in_range(LATEST) && in_range(EARLIEST));
+        assert!(!in_range(date!(9999 - 12 - 31)));
+        assert!(!in_range(date!(0000 - 12 - 31)));
     }
 
     #[test]

@@ -462,6 +462,27 @@ pub fn generate(out: &Path, keys_dir: &Path) -> anyhow::Result<usize> {
         long.mrz(),
         &[],
     ))?;
+    // ICAO Doc 9303 Part 4 §4.2.3.3: a primary identifier too long for `<<` and a
+    // letter of the given names; the passport cuts its last component.
+    let bennelong = Person {
+        surname: "BENNELONG WOOLOOMOOLOO WARRANDYTE WARNAMBOOL",
+        given: "DINGO POTOROO",
+        nationality: "AUS",
+        birth: "1981-05-17",
+        sex: Sex::Male,
+        number: "PA1234567",
+        country: "AUS",
+        expiry: date!(2033 - 03 - 14),
+        personal: "",
+        empty_personal_check: '<',
+    };
+    b.add(spec(
+        "accept_primary_identifier_truncated",
+        "surname too long for the MRZ: truncated the Doc 9303 way, keeping a letter of each component and of the given names",
+        signed(&claims(&bennelong, "EV26KZ0040002", Category::Tourist)),
+        bennelong.mrz(),
+        &[],
+    ))?;
     let nobirthday = Person {
         surname: "ABDULLAEV",
         given: "RUSTAM",
@@ -677,6 +698,34 @@ pub fn generate(out: &Path, keys_dir: &Path) -> anyhow::Result<usize> {
         mrz.clone(),
         &[R::MalformedPayload],
     ))?;
+    let far_future = Claims {
+        visa: Visa {
+            valid_until: date!(9999 - 12 - 31),
+            ..base.visa.clone()
+        },
+        ..base.clone()
+    };
+    b.add(spec(
+        "malformed_payload_far_future",
+        "validly signed, valid until 9999-12-31: no calendar can check 3 months after it (issue 8: this panicked)",
+        signed(&far_future),
+        mrz.clone(),
+        &[R::MalformedPayload],
+    ))?;
+    let endless_stay = Claims {
+        visa: Visa {
+            stay_days: u64::MAX,
+            ..base.visa.clone()
+        },
+        ..base.clone()
+    };
+    b.add(spec(
+        "malformed_payload_stay_overflow",
+        "validly signed, permitted stay u64::MAX days: more than any calendar spans",
+        signed(&endless_stay),
+        mrz.clone(),
+        &[R::MalformedPayload],
+    ))?;
     b.add(Spec {
         seed_revoked: vec![base.visa.number.clone()],
         ..spec(
@@ -773,6 +822,20 @@ pub fn generate(out: &Path, keys_dir: &Path) -> anyhow::Result<usize> {
         "date of birth differs",
         signed(&base),
         other_birth.mrz(),
+        &[R::HolderMismatch],
+    ))?;
+    // Issue 8: a name field filled to its last position was taken as "maybe truncated"
+    // and only a surname prefix was compared, so ERIK<<XZZZ… passed for ERIKSSON.
+    let bypass = Person {
+        surname: "ERIK",
+        given: "XZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZ",
+        ..ERIKSSON
+    };
+    b.add(spec(
+        "holder_mismatch_truncation_bypass",
+        "passport name field ERIK<<XZZZ... filled to the last position, visa of ERIKSSON, ANNA MARIA",
+        signed(&base),
+        bypass.mrz(),
         &[R::HolderMismatch],
     ))?;
     let renewed = Person {

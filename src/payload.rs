@@ -58,8 +58,44 @@ pub enum PayloadError {
         field: &'static str,
         expected: &'static str,
     },
-    #[error("field {field} holds an impossible value {value:?}")]
+    #[error("field {field} holds an impossible value: {}", shown(.value))]
     Value { field: &'static str, value: String },
+    /// A date the calendar arithmetic of the rules cannot carry (spec §4).
+    #[error(
+        "field {field} holds the date {value}, outside the dates a terminal can check ({} to {})",
+        dates::EARLIEST,
+        dates::LATEST
+    )]
+    DateOutOfRange { field: &'static str, value: String },
+    /// A Unix time that is no day of the calendar the terminal can check.
+    #[error(
+        "field {field} holds the time {value}, which is not a moment between {} and {}",
+        dates::EARLIEST,
+        dates::LATEST
+    )]
+    TimeOutOfRange { field: &'static str, value: u64 },
+    /// A count too large for any calendar the rules compare it with.
+    #[error("field {field} holds {value}, more than the {max} days the calendar can span")]
+    TooLarge {
+        field: &'static str,
+        value: u64,
+        max: u64,
+    },
+}
+
+/// An untrusted value in a sentence: cut to a readable length, never Rust `Debug` text.
+fn shown(value: &str) -> String {
+    const MAX: usize = 40;
+    match value.char_indices().nth(MAX) {
+        Some((i, _)) => format!("\"{}…\"", &value[..i]),
+        None => format!("\"{value}\""),
+    }
+}
+
+/// The longest permitted stay (`ds`) accepted: the whole span of dates a terminal can
+/// check. A longer one could never be compared with a day count between two dates.
+pub fn max_stay_days() -> u64 {
+    u64::try_from((dates::LATEST - dates::EARLIEST).whole_days()).unwrap_or(0)
 }
 
 /// A COSE_Sign1 message taken apart but not yet verified.
@@ -259,10 +295,11 @@ fn inflate_capped(raw: &[u8]) -> Result<Vec<u8>, QrError> {
 fn cbor_item(bytes: &[u8]) -> Result<Value, String> {
     let mut cur = std::io::Cursor::new(bytes);
     let v: Value = ciborium::from_reader(&mut cur).map_err(|e| e.to_string())?;
-    if (cur.position() as usize) != bytes.len() {
+    let used = usize::try_from(cur.position()).unwrap_or(usize::MAX);
+    if used != bytes.len() {
         return Err(format!(
             "{} bytes of trailing data",
-            bytes.len() - cur.position() as usize
+            bytes.len().saturating_sub(used)
         ));
     }
     Ok(v)
@@ -374,12 +411,37 @@ fn want_map<'a>(
     }
 }
 
+/// A `YYYY-MM-DD` date that is possible and within the range the rules can carry.
 fn want_date(v: Option<&Value>, field: &'static str) -> Result<Date, PayloadError> {
     let s = want_text(v, field)?;
-    dates::parse_iso(&s).ok_or(PayloadError::Value { field, value: s })
+    match dates::parse_iso(&s) {
+        None => Err(PayloadError::Value { field, value: s }),
+        Some(d) if !dates::in_range(d) => Err(PayloadError::DateOutOfRange { field, value: s }),
+        Some(d) => Ok(d),
+    }
+}
+
+/// Unix seconds that fall on a UTC day within the range the rules can carry.
+fn want_time(v: Option<&Value>, field: &'static str) -> Result<u64, PayloadError> {
+    let secs = want_uint(v, field)?;
+    let day = i64::try_from(secs)
+        .ok()
+        .and_then(|s| time::OffsetDateTime::from_unix_timestamp(s).ok())
+        .map(|t| t.date());
+    if day.is_some_and(dates::in_range) {
+        Ok(secs)
+    } else {
+        Err(PayloadError::TimeOutOfRange { field, value: secs })
+    }
 }
 
 /// The signed payload bytes → the e-visa claims (spec §3). Unknown keys are ignored.
+///
+/// Every value is range-checked here, before any rule does arithmetic with it (spec §4:
+/// an impossible value is `MALFORMED_PAYLOAD`, never a crash): `vf`, `vu`, `de` and the
+/// known parts of `db` must lie within [`dates::EARLIEST`]..=[`dates::LATEST`], `iat` and
+/// `exp` must fall on a UTC day in that range, and `ds` may be at most
+/// [`max_stay_days`]. `ne` may be any unsigned integer: the rules only compare it.
 pub fn parse_claims(payload: &[u8]) -> Result<Claims, PayloadError> {
     let v = cbor_item(payload).map_err(PayloadError::Cbor)?;
     let Value::Map(top) = v else {
@@ -392,8 +454,8 @@ pub fn parse_claims(payload: &[u8]) -> Result<Claims, PayloadError> {
             value: issuer,
         });
     }
-    let issued_at = want_uint(map_get_int(&top, 6), "iat (6)")?;
-    let expires_at = want_uint(map_get_int(&top, 4), "exp (4)")?;
+    let issued_at = want_time(map_get_int(&top, 6), "iat (6)")?;
+    let expires_at = want_time(map_get_int(&top, 4), "exp (4)")?;
     let ev = want_map(map_get_int(&top, CLAIM_EVISA), "evisa (-65537)")?;
     let ty = want_text(map_get_text(ev, "ty"), "ty")?;
     let category = Category::from_code(&ty).ok_or(PayloadError::Value {
@@ -421,10 +483,21 @@ pub fn parse_claims(payload: &[u8]) -> Result<Claims, PayloadError> {
     };
     let h = want_map(map_get_text(ev, "h"), "h")?;
     let db = want_text(map_get_text(h, "db"), "h.db")?;
-    let birth = PartialDate::parse_iso(&db).ok_or(PayloadError::Value {
-        field: "h.db",
-        value: db,
-    })?;
+    let birth = match PartialDate::parse_iso(&db) {
+        None => {
+            return Err(PayloadError::Value {
+                field: "h.db",
+                value: db,
+            });
+        }
+        Some(b) if !b.in_range() => {
+            return Err(PayloadError::DateOutOfRange {
+                field: "h.db",
+                value: db,
+            });
+        }
+        Some(b) => b,
+    };
     let sx = want_text(map_get_text(h, "sx"), "h.sx")?;
     let sex = Sex::from_code(&sx).ok_or(PayloadError::Value {
         field: "h.sx",
@@ -451,6 +524,14 @@ pub fn parse_claims(payload: &[u8]) -> Result<Claims, PayloadError> {
         checkpoints,
         holder,
     };
+    let max_stay = max_stay_days();
+    if visa.stay_days > max_stay {
+        return Err(PayloadError::TooLarge {
+            field: "ds",
+            value: visa.stay_days,
+            max: max_stay,
+        });
+    }
     if visa.valid_from > visa.valid_until {
         return Err(PayloadError::Value {
             field: "vf/vu",
@@ -482,6 +563,18 @@ fn uint(u: u64) -> Value {
 
 /// Claims → the CBOR payload bytes, in the key order of spec §3.
 pub fn encode_claims(c: &Claims) -> Vec<u8> {
+    cbor_bytes(&claims_value(c))
+}
+
+/// The CBOR bytes of any value: with [`claims_value`], what tests and fuzz targets use
+/// to build payloads the typed [`Claims`] cannot express (a date in year 0000, a count
+/// past `u64`, a field of the wrong type).
+pub fn encode_value(v: &Value) -> Vec<u8> {
+    cbor_bytes(v)
+}
+
+/// Claims → the CWT claims map as a CBOR value, in the key order of spec §3.
+pub fn claims_value(c: &Claims) -> Value {
     let v = &c.visa;
     let h = &v.holder;
     let holder = Value::Map(vec![
@@ -508,12 +601,12 @@ pub fn encode_claims(c: &Claims) -> Vec<u8> {
         ),
         (text("h"), holder),
     ]);
-    cbor_bytes(&Value::Map(vec![
+    Value::Map(vec![
         (int(1), text(&c.issuer)),
         (int(6), uint(c.issued_at)),
         (int(4), uint(c.expires_at)),
         (int(CLAIM_EVISA), evisa),
-    ]))
+    ])
 }
 
 /// How the issuer lays out the envelope. The defaults are what spec §1–§2 prescribe;

@@ -380,7 +380,8 @@ pub fn decide(
             );
         }
         match at.direction {
-            Direction::Entry if entries_used as u64 >= v.entries => {
+            // `ne` may be any u64: compared, never added to.
+            Direction::Entry if !u64::try_from(entries_used).is_ok_and(|n| n < v.entries) => {
                 let last = history
                     .movements
                     .iter()
@@ -407,17 +408,16 @@ pub fn decide(
                     .rev()
                     .find(|m| m.direction == Direction::Entry);
                 if let Some(e) = entry {
-                    let days = (at.date - e.date).whole_days();
-                    if days > v.stay_days as i64 {
+                    // `ds` may be any u64 here (claims can be built by hand): compare in
+                    // i128, where neither side can wrap.
+                    let days = i128::from((at.date - e.date).whole_days());
+                    let over = days - i128::from(v.stay_days);
+                    if over > 0 {
                         out(
                             ReasonCode::Overstay,
                             format!(
                                 "entered on {} at {}; the permitted stay is {} days, today is day {} ({} over)",
-                                e.date,
-                                e.checkpoint,
-                                v.stay_days,
-                                days,
-                                days - v.stay_days as i64
+                                e.date, e.checkpoint, v.stay_days, days, over
                             ),
                         );
                     }
@@ -475,15 +475,24 @@ pub fn decide(
                 ),
             );
         }
-        let needed = dates::add_months(v.valid_until, 3);
-        if p.expiry < needed {
-            out(
+        match dates::add_months(v.valid_until, 3) {
+            Some(needed) if p.expiry < needed => out(
                 ReasonCode::PassportValidityTooShort,
                 format!(
                     "the passport expires on {}; it must be valid until at least {} (3 months after the visa ends on {})",
                     p.expiry, needed, v.valid_until
                 ),
-            );
+            ),
+            Some(_) => {}
+            // `parse_claims` refuses such a date; claims built another way still get a
+            // verdict, never a panic.
+            None => out(
+                ReasonCode::MalformedPayload,
+                format!(
+                    "the visa is valid until {}, too late for the calendar: the passport cannot be checked for 3 months' validity after it",
+                    v.valid_until
+                ),
+            ),
         }
     }
     if let Some(p) = &passport
@@ -511,40 +520,62 @@ pub fn decide(
     }
 }
 
-/// Names truncated in the MRZ compare as a prefix of the visa's name (spec §4).
-fn name_matches(visa: &str, mrz: &str, truncated: bool) -> bool {
-    visa == mrz || (truncated && visa.starts_with(mrz))
+fn or_none(s: &str) -> &str {
+    if s.is_empty() { "(none)" } else { s }
 }
 
 fn holder_differences(v: &Visa, p: &Passport, mismatched: &mut Vec<Field>) -> Vec<String> {
     let h = &v.holder;
-    let mut diffs = Vec::new();
-    let mut differ = |key: Field, what: &str, visa: String, pass: String| {
+    let mut diffs: Vec<String> = Vec::new();
+    let mut differ = |diffs: &mut Vec<String>, key: Field, what: &str, visa: &str, pass: &str| {
         mismatched.push(key);
         diffs.push(format!(
-            "{what} on the visa is {visa:?}, passport shows {pass:?}"
+            "{what} on the visa: {}; the passport shows: {}",
+            or_none(visa),
+            or_none(pass)
         ));
     };
-    // A truncated name field can cut into the surname itself, leaving no given names.
-    let surname_ok = name_matches(&h.surname, &p.surname, p.names_truncated);
-    if !surname_ok {
-        differ("sn", "surname", h.surname.clone(), p.surname.clone());
-    }
-    let surname_cut = p.names_truncated && h.surname != p.surname;
-    if !(surname_cut || name_matches(&h.given_names, &p.given_names, p.names_truncated)) {
-        differ(
-            "gn",
-            "given names",
-            h.given_names.clone(),
-            p.given_names.clone(),
-        );
+    // Names compare by the Doc 9303 truncation rule (spec §4: "names truncated in the
+    // MRZ compare as a prefix"), on the name field as printed, never on a bare prefix.
+    let names = mrz::match_name(&h.surname, &h.given_names, p.name_field());
+    if !names.ok() {
+        // A failure that neither identifier shows alone (the field's length) flags both.
+        let both = names.surname == names.given_names;
+        if !names.surname || both {
+            differ(&mut diffs, "sn", "surname", &h.surname, &p.surname);
+        }
+        if !names.given_names || both {
+            differ(
+                &mut diffs,
+                "gn",
+                "given names",
+                &h.given_names,
+                &p.given_names,
+            );
+        }
+        let why = match (p.names_truncated, names.truncated) {
+            (true, false) => {
+                " (the visa's name fits the passport's name field in full, so a shortened name there is not a truncation)"
+            }
+            (true, true) => {
+                " (the passport's name field is full, but it is not a Doc 9303 truncation of the visa's name)"
+            }
+            (false, true) => {
+                " (the visa's name is too long for the passport's name field, yet the field is not full)"
+            }
+            (false, false) => "",
+        };
+        if let Some(last) = diffs.last_mut() {
+            last.push_str(why);
+        }
     }
     if h.nationality != p.nationality {
         differ(
+            &mut diffs,
             "na",
             "nationality",
-            h.nationality.clone(),
-            p.nationality.clone(),
+            &h.nationality,
+            &p.nationality,
         );
     }
     // The MRZ holds two-digit years, so the century is compared no further than it can tell.
@@ -552,10 +583,16 @@ fn holder_differences(v: &Visa, p: &Passport, mismatched: &mut Vec<Field>) -> Ve
         && h.birth.month == p.birth.month
         && h.birth.day == p.birth.day;
     if !same_birth {
-        differ("db", "date of birth", h.birth.to_iso(), p.birth.to_iso());
+        differ(
+            &mut diffs,
+            "db",
+            "date of birth",
+            &h.birth.to_iso(),
+            &p.birth.to_iso(),
+        );
     }
     if h.sex != p.sex {
-        differ("sx", "sex", h.sex.code().into(), p.sex.code().into());
+        differ(&mut diffs, "sx", "sex", h.sex.code(), p.sex.code());
     }
     diffs
 }
@@ -580,12 +617,5 @@ mod tests {
         assert!(read_visa("https://example.org", &trust).is_foreign_code());
         assert!(read_visa("M1DOE/JOHN  EABC123 ALAFRAKC 0123", &trust).is_foreign_code());
         assert!(!read_visa("KZV1:00", &trust).is_foreign_code());
-    }
-
-    #[test]
-    fn truncated_names_compare_as_prefix() {
-        assert!(name_matches("ANNA MARIA", "ANNA MAR", true));
-        assert!(!name_matches("ANNA MARIA", "ANNA MAR", false));
-        assert!(!name_matches("ANNA", "ANNA MAR", true));
     }
 }
