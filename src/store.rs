@@ -428,6 +428,18 @@ fn in_file(display: &str, e: StoreError) -> StoreError {
 
 const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
+impl StoreError {
+    /// Whether this is a lock another process holds (directly, or as the cause of a
+    /// failed open).
+    fn is_busy(&self) -> bool {
+        match self {
+            StoreError::Busy => true,
+            StoreError::Open { source, .. } => source.is_busy(),
+            _ => false,
+        }
+    }
+}
+
 impl Store {
     /// Opens (creating with mode 0600 if needed) and migrates the database. The file is
     /// created private before SQLite sees it, so there is no moment it is readable by
@@ -437,13 +449,30 @@ impl Store {
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         let display = path.display().to_string();
         create_private(path)?;
+        // SQLite answers BUSY at once, without its busy handler, in a few moments of
+        // another process's life (WAL recovery, the switch into WAL mode, the last
+        // connection deleting the WAL as it closes): seen with eight booths opening one
+        // new file together. Those moments are short, so the open is retried until the
+        // same deadline the busy handler keeps.
+        let deadline = std::time::Instant::now() + BUSY_TIMEOUT;
+        loop {
+            match Self::open_once(path, &display) {
+                Err(e) if e.is_busy() && std::time::Instant::now() < deadline => {
+                    std::thread::sleep(std::time::Duration::from_millis(5));
+                }
+                other => return other,
+            }
+        }
+    }
+
+    fn open_once(path: &Path, display: &str) -> Result<Self, StoreError> {
         // Look before writing: switching the journal mode or migrating would already
         // alter another program's file.
-        drop(inspect(path, &display)?);
+        drop(inspect(path, display)?);
         let store = Connection::open(path)
             .map_err(StoreError::from)
-            .and_then(|conn| Self::setup(conn, &display))
-            .map_err(|e| in_file(&display, e))?;
+            .and_then(|conn| Self::setup(conn, display))
+            .map_err(|e| in_file(display, e))?;
         restrict_sidecars(path)?;
         Ok(store)
     }

@@ -49,13 +49,19 @@ impl Drop for Socat {
     }
 }
 
+/// A missing tool fails the test: a suite that passes by skipping proves nothing.
 fn have_socat() -> bool {
-    Command::new("socat")
+    let ok = Command::new("socat")
         .arg("-V")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .status()
-        .is_ok()
+        .is_ok();
+    assert!(
+        ok,
+        "socat is not installed: the serial-port tests need it (apt-get install -y socat)"
+    );
+    ok
 }
 
 async fn next(rx: &mut Receiver<ScanEvent>) -> ScanEvent {
