@@ -767,6 +767,16 @@ pub fn import(
 ) -> Result<Imported, UpdateError> {
     let kind = update.content.kind();
     let seq = update.seq as i64;
+    // Before anything can refuse this update: an import killed after its commit
+    // leaves its staging folder, and the retry of that same update is a replay.
+    if kind == Kind::Trust {
+        for p in clean_stale_staging(keys_dir) {
+            tracing::info!(
+                "removed {} left by an interrupted update import",
+                p.display()
+            );
+        }
+    }
     // Early replay check (the transaction checks again, against concurrent imports).
     if let Some(last) = store.last_update_of(kind.as_str())?
         && last.seq >= seq
@@ -824,12 +834,6 @@ pub fn import(
             })
         }
         Content::Trust(keys) => {
-            for p in clean_stale_staging(keys_dir) {
-                tracing::info!(
-                    "removed {} left by an interrupted update import",
-                    p.display()
-                );
-            }
             // Which keys, by kid, and which of them revoked: what an auditor asks.
             details["keys"] = keys
                 .iter()
