@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use evisa::store::{APPLICATION_ID, AuditEvent, SCHEMA_VERSION, Store, StoreError};
+use evisa_store::store::{APPLICATION_ID, AuditEvent, SCHEMA_VERSION, Store, StoreError};
 use rusqlite::Connection;
 
 fn repo() -> &'static Path {

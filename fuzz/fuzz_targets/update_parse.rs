@@ -7,6 +7,6 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let root = evisa::update::test_root_key().verifying_key();
-    let _ = evisa::update::parse(data, &root);
+    let root = evisa_testkit::samples::test_root_key().verifying_key();
+    let _ = evisa_core::update::parse(data, &root);
 });
