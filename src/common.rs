@@ -58,4 +58,3 @@ pub fn decode_image(path: &Path) -> Result<String> {
         .map(|d| d.text)
         .ok_or_else(|| anyhow!("no readable QR code in {}", path.display()))
 }
-

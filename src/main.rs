@@ -255,9 +255,9 @@ fn audit_command(c: AuditCommand) -> Result<ExitCode> {
 }
 
 fn update_command(c: UpdateCommand) -> Result<ExitCode> {
-    use evisa_store::store::Store;
     use evisa_core::update;
     use evisa_store::import;
+    use evisa_store::store::Store;
     match c {
         UpdateCommand::Import {
             file,

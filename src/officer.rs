@@ -1,6 +1,7 @@
 //! `evisa officer add|unlock|list`: officer accounts from the shell, with the hidden
 //! PIN prompt. The settings (`--config`, `--db`) resolve as the kiosk's do.
 
+use evisa_store::audit::AuditKind;
 use std::io::{BufRead as _, IsTerminal as _, Write as _};
 
 use anyhow::{Context, Result, bail};
@@ -89,7 +90,7 @@ fn audit(
     details: serde_json::Value,
 ) -> Result<()> {
     store.append_audit(&AuditEvent {
-        kind: "settings_change",
+        kind: AuditKind::SettingsChange,
         officer,
         terminal: Some(&cfg.terminal_id),
         at: &kazakhstan_now_rfc3339(),

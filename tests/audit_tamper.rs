@@ -3,11 +3,12 @@
 //! truncates audit rows, or edits the movements the chain covers; `audit verify` names
 //! the first broken row every time.
 
+use evisa_store::audit::AuditKind;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use evisa_store::audit::{self, Verification};
 use evisa_core::rules::{Direction, Movement};
+use evisa_store::audit::{self, Verification};
 use evisa_store::store::{AuditEvent, NewMovement, Store};
 use rusqlite::Connection;
 use time::macros::date;
@@ -26,16 +27,16 @@ fn fixture(dir: &Path) -> PathBuf {
         let at = format!("2026-11-{:02}T10:00:00+05:00", 10 + i);
         let e = AuditEvent {
             kind: if i == 3 || i == 6 {
-                "crossing"
+                AuditKind::Crossing
             } else {
-                "verdict"
+                AuditKind::Verdict
             },
             officer: Some("officer-7"),
             terminal: Some("NQZ-01"),
             at: &at,
             details: &details,
         };
-        if e.kind == "crossing" {
+        if e.kind == AuditKind::Crossing {
             let m = Movement {
                 direction: Direction::Entry,
                 date: date!(2026 - 11 - 25),

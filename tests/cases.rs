@@ -4,9 +4,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use evisa_testkit::{self as fixtures, Case};
 use evisa_core::rules::{Direction, Movement};
 use evisa_store::store::{NewMovement, Store};
+use evisa_testkit::{self as fixtures, Case};
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

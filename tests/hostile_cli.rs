@@ -614,9 +614,14 @@ fn every_key_evisa_fixtures_writes_is_known_as_test_only() {
     for e in std::fs::read_dir(&keys).unwrap() {
         let p = e.unwrap().path();
         if p.extension().is_some_and(|x| x == "toml") {
-            let k = evisa_core::trust::parse_key_file("x.toml", &std::fs::read_to_string(&p).unwrap())
-                .unwrap();
-            assert!(evisa_core::trust::is_test_only_key(&k.key), "{}", p.display());
+            let k =
+                evisa_core::trust::parse_key_file("x.toml", &std::fs::read_to_string(&p).unwrap())
+                    .unwrap();
+            assert!(
+                evisa_core::trust::is_test_only_key(&k.key),
+                "{}",
+                p.display()
+            );
             seen += 1;
         }
         if p.extension().is_some_and(|x| x == "pub") {

@@ -11,12 +11,12 @@ use ratatui::Terminal as Screen;
 use ratatui::backend::TestBackend;
 use time::macros::date;
 
-use evisa_kiosk::i18n::Lang;
+use evisa_core::rules::{Checkpoint, Direction};
 use evisa_kiosk::app::{
     HistoryRow, Message, Model, Outcome, Settings, Shown, Stage, TrustSummary, update,
 };
+use evisa_kiosk::i18n::Lang;
 use evisa_kiosk::view::view;
-use evisa_core::rules::{Checkpoint, Direction};
 use evisa_scan::{ScanEvent, SourceStatus};
 use evisa_store::terminal::Terminal;
 

@@ -3,6 +3,7 @@
 //! drive the real binaries (`evisa`, the booth, and `evisa-issuer`, the tools) and
 //! real files, databases, processes and terminals.
 
+mod architecture;
 mod audit_tamper;
 mod cases;
 mod cli;

@@ -4,10 +4,10 @@
 
 use ed25519_dalek::SigningKey;
 use evisa_core::dates::PartialDate;
-use evisa_issuer as issue;
 use evisa_core::payload::{self, Category, Claims, Envelope, Holder, Sex, Visa};
 use evisa_core::rules::{self, Checkpoint, Direction, History, ReasonCode, Verdict};
 use evisa_core::trust::{self, TrustStore};
+use evisa_issuer as issue;
 use proptest::prelude::*;
 use time::{Date, macros::date};
 

@@ -4,13 +4,14 @@
 //! decision the child reported as recorded is in the database, the database opens, and
 //! the audit chain verifies.
 
+use evisa_store::audit::AuditKind;
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use evisa_store::audit::{self, Verification};
 use evisa_core::rules::{Direction, Movement};
+use evisa_store::audit::{self, Verification};
 use evisa_store::store::{AuditEvent, NewMovement, Store};
 use time::macros::date;
 
@@ -48,7 +49,7 @@ fn crash_child() {
                 recorded_at: at,
             },
             &AuditEvent {
-                kind: "crossing",
+                kind: AuditKind::Crossing,
                 officer: Some("o1"),
                 terminal: Some("NQZ-01"),
                 at,

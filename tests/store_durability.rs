@@ -1,10 +1,11 @@
 //! The store under stress: migrating a real schema-v1 file, a full disk, concurrent
 //! writers (kiosk plus a supervisor's import), and private file modes.
 
+use evisa_store::audit::AuditKind;
 use std::path::Path;
 
-use evisa_store::audit::{self, Verification};
 use evisa_core::rules::{Direction, Movement};
+use evisa_store::audit::{self, Verification};
 use evisa_store::store::{AuditEvent, NewMovement, SCHEMA_VERSION, Store, StoreError, audit_hash};
 use rusqlite::{Connection, params};
 use time::macros::date;
@@ -45,7 +46,7 @@ const V1_SQL: &str = "CREATE TABLE movements (
 
 fn event<'a>(details: &'a serde_json::Value, kind: &'a str) -> AuditEvent<'a> {
     AuditEvent {
-        kind,
+        kind: AuditKind::parse(kind).expect("a kind the terminal writes"),
         officer: Some("o1"),
         terminal: Some("NQZ-01"),
         at: "2026-11-25T10:00:00+05:00",
@@ -265,12 +266,14 @@ fn concurrent_writers_lose_nothing() {
             let root = evisa_testkit::samples::test_root_key();
             let mut s = Store::open(&path).unwrap();
             for seq in 1..=10u64 {
-                let list =
-                    evisa_core::update::Content::RevokedVisas(vec![evisa_core::update::RevokedEntry {
+                let list = evisa_core::update::Content::RevokedVisas(vec![
+                    evisa_core::update::RevokedEntry {
                         visa_number: format!("EVR{seq}"),
                         reason: "x".into(),
-                    }]);
-                let bytes = evisa_core::update::sign(&list, seq, "2026-11-25T08:00:00Z", &root).unwrap();
+                    },
+                ]);
+                let bytes =
+                    evisa_core::update::sign(&list, seq, "2026-11-25T08:00:00Z", &root).unwrap();
                 let u = evisa_core::update::parse(&bytes, &root.verifying_key()).unwrap();
                 evisa_store::import::import(&u, &mut s, Path::new("unused"), "now", None).unwrap();
             }
@@ -328,10 +331,11 @@ fn supervisor_cli_import_while_the_kiosk_records() {
     let root = evisa_testkit::samples::test_root_key();
     let files: Vec<_> = (1..=6u64)
         .map(|seq| {
-            let list = evisa_core::update::Content::RevokedVisas(vec![evisa_core::update::RevokedEntry {
-                visa_number: format!("EVR{seq}"),
-                reason: "x".into(),
-            }]);
+            let list =
+                evisa_core::update::Content::RevokedVisas(vec![evisa_core::update::RevokedEntry {
+                    visa_number: format!("EVR{seq}"),
+                    reason: "x".into(),
+                }]);
             let f = dir.path().join(format!("r{seq}.evu"));
             std::fs::write(
                 &f,

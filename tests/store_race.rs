@@ -8,10 +8,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Barrier};
 
-use evisa_store::audit::{self, Verification};
+use evisa_core::rules::{Checkpoint, Direction, ReasonCode, Verdict};
 use evisa_kiosk::app::{Command as KioskCommand, Message};
 use evisa_kiosk::worker;
-use evisa_core::rules::{Checkpoint, Direction, ReasonCode, Verdict};
+use evisa_store::audit::{self, Verification};
 use evisa_store::store::Store;
 use evisa_store::terminal::Terminal;
 use time::macros::date;

@@ -9,9 +9,9 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use ed25519_dalek::SigningKey;
+use evisa_core::update::{self, Content, KeyFileEntry};
 use evisa_store::audit::{self, Verification};
 use evisa_store::store::Store;
-use evisa_core::update::{self, Content, KeyFileEntry};
 use time::macros::date;
 
 const ROUNDS: u64 = 20;
@@ -151,7 +151,9 @@ fn killed_trust_imports_leave_a_whole_folder() {
         assert!(left.is_empty(), "round {seq}: left behind: {left:?}");
         let s = Store::open(&db).unwrap();
         assert_eq!(
-            s.last_update_of("trust").unwrap().map(|u| u.seq),
+            s.last_update_of(update::Kind::Trust)
+                .unwrap()
+                .map(|u| u.seq),
             Some(seq as i64)
         );
         prev = new;

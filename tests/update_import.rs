@@ -5,14 +5,15 @@
 //! a TEST-ONLY one (and TEST-ONLY issuer keys) outside training, refuses a root key
 //! file others can replace, and cleans up what killed imports left behind.
 
+use evisa_store::audit::AuditKind;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use ed25519_dalek::SigningKey;
+use evisa_core::update::{self, Content, KeyFileEntry, RevokedEntry};
 use evisa_store::audit::{self, Verification};
 use evisa_store::store::{AuditEvent, Store};
-use evisa_core::update::{self, Content, KeyFileEntry, RevokedEntry};
 use time::macros::date;
 
 fn repo() -> PathBuf {
@@ -37,7 +38,7 @@ fn booth() -> Booth {
     let db = dir.join("booth.db");
     let mut s = Store::open(&db).unwrap();
     s.append_audit(&AuditEvent {
-        kind: "sign_in",
+        kind: AuditKind::SignIn,
         officer: Some("o1"),
         terminal: None,
         at: "2026-11-25T09:00:00+05:00",
@@ -312,7 +313,7 @@ fn trust_update_swaps_the_folder() {
             .any(|k| k.source == "TEST-ONLY-issuer-2026.toml" && k.revoked)
     );
     let s = Store::open_existing(&b.db).unwrap();
-    assert_eq!(s.last_update().unwrap().unwrap().kind, "trust");
+    assert_eq!(s.last_update().unwrap().unwrap().kind.as_str(), "trust");
     drop(s);
     // No staging folders left behind.
     let names: Vec<_> = std::fs::read_dir(&b.dir)

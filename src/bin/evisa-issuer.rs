@@ -139,7 +139,6 @@ enum BenchCommand {
     },
 }
 
-
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
@@ -172,9 +171,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
         } => keygen(&out, &name, label.as_deref(), &not_before, &not_after),
         Command::Issue { key, visa, png } => {
             let pem = read_capped_text(&key, files::MAX_KEY_FILE, "a PEM signing key")?;
-            let key = evisa_issuer::key_from_pem(&pem).with_context(|| key.display().to_string())?;
+            let key =
+                evisa_issuer::key_from_pem(&pem).with_context(|| key.display().to_string())?;
             let text = read_capped_text(&visa, files::MAX_VISA_FILE, "a visa description")?;
-            let file = evisa_issuer::VisaFile::parse(&text).with_context(|| visa.display().to_string())?;
+            let file =
+                evisa_issuer::VisaFile::parse(&text).with_context(|| visa.display().to_string())?;
             let claims = file.to_claims()?;
             let text = evisa_issuer::sign(&claims, &key, &Envelope::default());
             if let Some(png) = png {
@@ -247,7 +248,8 @@ fn update_command(c: UpdateCommand) -> Result<ExitCode> {
             out,
         } => {
             let pem = read_capped_text(&root_key, files::MAX_KEY_FILE, "a PEM root key")?;
-            let root = evisa_issuer::key_from_pem(&pem).with_context(|| root_key.display().to_string())?;
+            let root =
+                evisa_issuer::key_from_pem(&pem).with_context(|| root_key.display().to_string())?;
             let content = match (keys, revoked_visas) {
                 (Some(dir), _) => evisa_issuer::trust_content_from_dir(&dir)?,
                 (_, Some(file)) => update::revoked_content_from_text(&read_capped_text(
@@ -339,4 +341,3 @@ fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
     f.sync_all()?;
     Ok(())
 }
-

@@ -112,15 +112,15 @@ impl UpdateError {
     /// Whether the file itself was refused (bad, truncated, replayed, wrongly signed),
     /// as opposed to an operational failure (I/O, database).
     pub fn is_rejection(&self) -> bool {
-        match self {
+        !matches!(
+            self,
             UpdateError::Io { .. }
-            | UpdateError::RootKey { .. }
-            | UpdateError::NoRootKey
-            | UpdateError::TestOnlyRoot { .. }
-            | UpdateError::UnsafeRootKey(_)
-            | UpdateError::Folder { .. } => false,
-            _ => true,
-        }
+                | UpdateError::RootKey { .. }
+                | UpdateError::NoRootKey
+                | UpdateError::TestOnlyRoot { .. }
+                | UpdateError::UnsafeRootKey(_)
+                | UpdateError::Folder { .. }
+        )
     }
 }
 

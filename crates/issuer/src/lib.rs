@@ -247,31 +247,6 @@ fn draw_text(img: &mut GrayImage, x: u32, y: u32, scale: u32, text: &str) {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn pem_round_trip() {
-        let k = SigningKey::from_bytes(&[9; 32]);
-        let pem = key_to_pem(&k).unwrap();
-        assert!(pem.starts_with("-----BEGIN PRIVATE KEY-----"));
-        assert_eq!(key_from_pem(&pem).unwrap().to_bytes(), k.to_bytes());
-        assert!(
-            key_from_pem("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n").is_err()
-        );
-    }
-
-    #[test]
-    fn exp_is_end_of_kazakh_day() {
-        // 2026-12-31 23:59:59 +05:00 = 18:59:59Z
-        assert_eq!(
-            end_of_day_kz(time::macros::date!(2026 - 12 - 31)),
-            1_798_743_599
-        );
-    }
-}
-
 /// Largest key file read from a folder to be signed into a trust update.
 const MAX_KEY_FILE: u64 = 64 << 10;
 
@@ -311,4 +286,29 @@ pub fn trust_content_from_dir(dir: &Path) -> Result<Content, UpdateError> {
         return Err(UpdateError::Trust(TrustError::Empty(dir.to_path_buf())));
     }
     update::trust_content(keys)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pem_round_trip() {
+        let k = SigningKey::from_bytes(&[9; 32]);
+        let pem = key_to_pem(&k).unwrap();
+        assert!(pem.starts_with("-----BEGIN PRIVATE KEY-----"));
+        assert_eq!(key_from_pem(&pem).unwrap().to_bytes(), k.to_bytes());
+        assert!(
+            key_from_pem("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n").is_err()
+        );
+    }
+
+    #[test]
+    fn exp_is_end_of_kazakh_day() {
+        // 2026-12-31 23:59:59 +05:00 = 18:59:59Z
+        assert_eq!(
+            end_of_day_kz(time::macros::date!(2026 - 12 - 31)),
+            1_798_743_599
+        );
+    }
 }

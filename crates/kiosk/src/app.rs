@@ -3,6 +3,7 @@
 //! [`Command`]s. Nothing here blocks, touches the database or reads the clock: time
 //! arrives in [`Message::Tick`], results of work in their own messages.
 
+use evisa_store::audit::AuditKind;
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
@@ -11,10 +12,10 @@ use time::Date;
 
 use crate::config::KEYBOARD;
 use crate::i18n::Lang;
-use evisa_store::officers::{Role, SignIn};
 use evisa_core::rules::{self, Checkpoint, Decision, Direction, Verdict};
-use evisa_scan::{ScanEvent, SourceStatus};
 use evisa_core::trust::TrustStore;
+use evisa_scan::{ScanEvent, SourceStatus};
+use evisa_store::officers::{Role, SignIn};
 
 use evisa_scan::WedgeAssembler as Wedge;
 use evisa_scan::mrzlines::is_mrz_line;
@@ -309,7 +310,7 @@ pub enum Command {
         officer: String,
     },
     Audit {
-        kind: &'static str,
+        kind: AuditKind,
         officer: Option<String>,
         details: serde_json::Value,
     },
@@ -602,14 +603,14 @@ fn quit(m: &mut Model, why: &str, out: &mut Vec<Command>) {
     if let Some(mut details) = open_decision(m) {
         details["why"] = why.into();
         out.push(Command::Audit {
-            kind: evisa_store::audit::kinds::ABANDONED,
+            kind: AuditKind::Abandoned,
             officer: m.officer_id(),
             details,
         });
     }
     if let Some(o) = &m.officer {
         out.push(Command::Audit {
-            kind: "sign_out",
+            kind: AuditKind::SignOut,
             officer: Some(o.id.clone()),
             details: serde_json::json!({"why": why}),
         });
@@ -650,7 +651,7 @@ fn key(m: &mut Model, mut k: KeyEvent, out: &mut Vec<Command>) {
             m.lang = m.lang.next();
             if let Some(id) = m.officer_id() {
                 out.push(Command::Audit {
-                    kind: "settings_change",
+                    kind: AuditKind::SettingsChange,
                     officer: Some(id),
                     details: serde_json::json!({"language": m.lang.code()}),
                 });
@@ -812,7 +813,7 @@ fn main_key(m: &mut Model, k: KeyEvent, ctrl: bool, out: &mut Vec<Command>) {
                     Direction::Exit => Direction::Entry,
                 };
                 out.push(Command::Audit {
-                    kind: "settings_change",
+                    kind: AuditKind::SettingsChange,
                     officer: Some(o.id.clone()),
                     details: serde_json::json!({
                         "direction": m.direction.as_str(),
@@ -856,7 +857,7 @@ fn main_key(m: &mut Model, k: KeyEvent, ctrl: bool, out: &mut Vec<Command>) {
         KeyCode::F(9) => {
             if let Some(id) = m.officer_id() {
                 out.push(Command::Audit {
-                    kind: "sign_out",
+                    kind: AuditKind::SignOut,
                     officer: Some(id),
                     details: serde_json::json!({"why": "sign out"}),
                 });
@@ -872,7 +873,7 @@ fn refuse(m: &mut Model, i: usize, out: &mut Vec<Command>) {
     s.stage = Stage::Refused(i);
     let reason = REFUSE_REASONS[i];
     out.push(Command::Audit {
-        kind: "checklist_refuse",
+        kind: AuditKind::ChecklistRefuse,
         officer: m.officer.as_ref().map(|o| o.id.clone()),
         details: serde_json::json!({
             "reason": reason,
@@ -1064,7 +1065,7 @@ mod tests {
         assert!(matches!(
             &cmds[0],
             Command::Audit {
-                kind: "checklist_refuse",
+                kind: AuditKind::ChecklistRefuse,
                 ..
             }
         ));
@@ -1192,7 +1193,7 @@ mod tests {
             assert!(matches!(
                 &cmds[0],
                 Command::Audit {
-                    kind: "sign_out",
+                    kind: AuditKind::SignOut,
                     ..
                 }
             ));
@@ -1209,7 +1210,7 @@ mod tests {
         let kinds: Vec<&str> = cmds
             .iter()
             .map(|c| match c {
-                Command::Audit { kind, .. } => *kind,
+                Command::Audit { kind, .. } => kind.as_str(),
                 Command::Quit => "QUIT",
                 _ => "other",
             })
@@ -1237,7 +1238,7 @@ mod tests {
         assert!(m.quit);
         assert!(matches!(
             &cmds[0],
-            Command::Audit { kind: "abandoned", details, .. }
+            Command::Audit { kind: AuditKind::Abandoned, details, .. }
                 if details["stage"] == "verifying" && details["why"] == "shutdown"
         ));
         // A REJECT on screen is final: nothing is abandoned.
@@ -1248,7 +1249,7 @@ mod tests {
         assert!(!cmds.iter().any(|c| matches!(
             c,
             Command::Audit {
-                kind: "abandoned",
+                kind: AuditKind::Abandoned,
                 ..
             }
         )));
@@ -1316,7 +1317,7 @@ mod tests {
         assert!(matches!(
             &c[..],
             [Command::Audit {
-                kind: "settings_change",
+                kind: AuditKind::SettingsChange,
                 ..
             }]
         ));

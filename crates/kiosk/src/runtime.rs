@@ -8,6 +8,7 @@
 //! thread owning the database), [`bigtext`] (banner letters), [`cli`] (officer commands
 //! and settings). Keyboard-wedge lines go through [`evisa_scan::WedgeAssembler`].
 
+use evisa_store::audit::AuditKind;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -19,8 +20,8 @@ use tokio::sync::mpsc;
 use crate::config::{ConfigError, KioskConfig, Sources};
 use evisa_core::dates;
 use evisa_core::dates::KZ_OFFSET;
-use evisa_store::officers::Role;
 use evisa_scan::ScanEvent;
+use evisa_store::officers::Role;
 use evisa_store::store::Store;
 use evisa_store::terminal::{Terminal, kazakhstan_now_rfc3339};
 
@@ -281,11 +282,10 @@ fn start_log(path: &std::path::Path) -> Result<()> {
 /// Whether a configuration file names a `database`. Demo mode must never sign its
 /// password-less supervisor in on a real database, so `--demo` refuses such a file.
 fn config_names_database(path: &std::path::Path) -> Result<bool> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|source| KioskError::ReadConfig {
-            path: path.display().to_string(),
-            source,
-        })?;
+    let text = std::fs::read_to_string(path).map_err(|source| KioskError::ReadConfig {
+        path: path.display().to_string(),
+        source,
+    })?;
     // A malformed file is reported by the configuration loader, which runs first.
     let table: toml::Table = text.parse().unwrap_or_default();
     Ok(table.contains_key("database"))
@@ -344,9 +344,8 @@ pub fn run(args: KioskArgs, warn: &mut dyn FnMut(&str)) -> Result<()> {
         .date
         .as_deref()
         .map(|d| {
-            dates::parse_iso(d).ok_or_else(|| {
-                KioskError::Usage(format!("--date {d:?} is not a YYYY-MM-DD date"))
-            })
+            dates::parse_iso(d)
+                .ok_or_else(|| KioskError::Usage(format!("--date {d:?} is not a YYYY-MM-DD date")))
         })
         .transpose()?;
     // Everything that can fail on a bad setting fails here, before the screen opens.
@@ -372,7 +371,11 @@ pub fn run(args: KioskArgs, warn: &mut dyn FnMut(&str)) -> Result<()> {
         Terminal::open(&cfg.trust_store, Some(&cfg.database))?
     };
     // Spec §5: test-only keys only in training; stale import staging folders go.
-    evisa_store::import::terminal_start(&cfg.trust_store, &terminal.trust, args.demo || cfg.training)?;
+    evisa_store::import::terminal_start(
+        &cfg.trust_store,
+        &terminal.trust,
+        args.demo || cfg.training,
+    )?;
     let last_update = terminal.store.as_mut().and_then(worker::last_trust_update);
     let trust = TrustSummary::of(&terminal.trust, last_update);
     let settings = Settings {
@@ -465,12 +468,13 @@ async fn event_loop(mut model: Model, terminal: Terminal, cfg: KioskConfig) -> R
         })?;
 
     if let Some(o) = &model.officer {
-        cmd_tx.send(Command::Audit {
-            kind: "sign_in",
-            officer: Some(o.id.clone()),
-            details: serde_json::json!({"role": o.role.as_str(), "demo": true}),
-        })
-        .map_err(|_| KioskError::WorkerStopped)?;
+        cmd_tx
+            .send(Command::Audit {
+                kind: AuditKind::SignIn,
+                officer: Some(o.id.clone()),
+                details: serde_json::json!({"role": o.role.as_str(), "demo": true}),
+            })
+            .map_err(|_| KioskError::WorkerStopped)?;
     }
     cmd_tx
         .send(Command::LoadHistory)
@@ -504,9 +508,7 @@ async fn event_loop(mut model: Model, terminal: Terminal, cfg: KioskConfig) -> R
         for msg in batch {
             for cmd in app::update(&mut model, msg) {
                 // The worker also stops at Quit, after the commands queued before it.
-                cmd_tx
-                    .send(cmd)
-                    .map_err(|_| KioskError::WorkerStopped)?;
+                cmd_tx.send(cmd).map_err(|_| KioskError::WorkerStopped)?;
             }
             if model.quit {
                 break;

@@ -16,9 +16,9 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Clear, Paragraph, Row, Table, Wrap};
 
 use crate::i18n::{self, Lang, tr, trf};
-use evisa_store::officers::Role;
 use evisa_core::rules::{Direction, Verdict};
 use evisa_scan::SourceStatus;
+use evisa_store::officers::Role;
 
 use super::app::{CHECKLIST, Level, Model, Notice, Outcome, REFUSE_REASONS, Screen, Shown, Stage};
 use super::bigtext;

@@ -4,14 +4,15 @@
 //! waits on the disk. A command that panics is caught: the officer is told the
 //! decision was not taken and the worker goes on serving the next traveller.
 
+use evisa_store::audit::AuditKind;
 use std::cell::Cell;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::mpsc;
 
 use tokio::sync::mpsc::UnboundedSender;
 
-use evisa_store::officers::SignIn;
 use evisa_core::rules::Direction;
+use evisa_store::officers::SignIn;
 use evisa_store::store::{AuditEvent, AuditRow, Store, StoreError};
 use evisa_store::terminal::{Terminal, kazakhstan_now_rfc3339};
 
@@ -113,7 +114,7 @@ fn run_guarded(t: &mut Terminal, tid: &str, cmd: Command, runner: Runner) -> Opt
 
 fn audit(
     store: &mut Store,
-    kind: &str,
+    kind: AuditKind,
     officer: Option<&str>,
     terminal: &str,
     details: &serde_json::Value,
@@ -142,28 +143,28 @@ pub fn run(t: &mut Terminal, terminal_id: &str, cmd: Command) -> Option<Message>
             let logged = match &r {
                 Ok(SignIn::Ok { role, .. }) => audit(
                     store,
-                    "sign_in",
+                    AuditKind::SignIn,
                     Some(&id),
                     tid,
                     &serde_json::json!({"role": role.as_str()}),
                 ),
                 Ok(SignIn::WrongPin { remaining }) => audit(
                     store,
-                    "pin_failed",
+                    AuditKind::PinFailed,
                     Some(&id),
                     tid,
                     &serde_json::json!({"remaining": remaining}),
                 ),
                 Ok(SignIn::Unknown) => audit(
                     store,
-                    "pin_failed",
+                    AuditKind::PinFailed,
                     Some(&id),
                     tid,
                     &serde_json::json!({"unknown_id": true}),
                 ),
                 Ok(SignIn::NowLocked) => audit(
                     store,
-                    "pin_failed",
+                    AuditKind::PinFailed,
                     Some(&id),
                     tid,
                     &serde_json::json!({"remaining": 0}),
@@ -171,7 +172,7 @@ pub fn run(t: &mut Terminal, terminal_id: &str, cmd: Command) -> Option<Message>
                 .and_then(|_| {
                     audit(
                         store,
-                        "account_locked",
+                        AuditKind::AccountLocked,
                         Some(&id),
                         tid,
                         &serde_json::json!({}),
@@ -179,7 +180,7 @@ pub fn run(t: &mut Terminal, terminal_id: &str, cmd: Command) -> Option<Message>
                 }),
                 Ok(SignIn::Locked) => audit(
                     store,
-                    "pin_failed",
+                    AuditKind::PinFailed,
                     Some(&id),
                     tid,
                     &serde_json::json!({"locked": true}),
@@ -260,7 +261,11 @@ pub fn load_history(
 ) -> Result<Vec<HistoryRow>, StoreError> {
     let rows = store.recent_audit(
         terminal_id,
-        &["crossing", "verdict", "checklist_refuse"],
+        &[
+            AuditKind::Crossing,
+            AuditKind::Verdict,
+            AuditKind::ChecklistRefuse,
+        ],
         limit.saturating_mul(2),
     )?;
     let mut out = Vec::new();
@@ -273,11 +278,11 @@ pub fn load_history(
         } = row;
         let d: serde_json::Value = serde_json::from_str(&details).unwrap_or_default();
         let text = |k: &str| d.get(k).and_then(|v| v.as_str()).unwrap_or("").to_string();
-        let outcome = match kind.as_str() {
-            "crossing" => {
+        let outcome = match AuditKind::parse(&kind) {
+            Some(AuditKind::Crossing) => {
                 Outcome::Crossing(Direction::parse(&text("direction")).unwrap_or(Direction::Entry))
             }
-            "checklist_refuse" => Outcome::Refused(text("reason")),
+            Some(AuditKind::ChecklistRefuse) => Outcome::Refused(text("reason")),
             // An ACCEPT verdict is followed by its crossing or refusal row.
             _ if text("verdict") == "REJECT" => Outcome::Reject(
                 d.get("codes")
@@ -317,18 +322,17 @@ pub fn last_trust_update(store: &mut Store) -> Option<time::Date> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use evisa_store::officers::Role;
     use evisa_core::rules::{Checkpoint, Verdict};
-    use evisa_core::trust::TrustStore;
+    use evisa_store::officers::Role;
     use std::path::Path;
 
     fn fixture(case: &str, file: &str) -> String {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let root = &Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
         std::fs::read_to_string(root.join("fixtures/cases").join(case).join(file)).unwrap()
     }
 
     fn terminal() -> Terminal {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let root = &Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
         let mut store = Store::open_in_memory().unwrap();
         store.add_officer("O1", Role::Officer, "1234", "t").unwrap();
         Terminal {

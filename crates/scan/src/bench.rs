@@ -107,17 +107,16 @@ pub fn plain_rqrr(img: &image::GrayImage) -> Option<String> {
     .flatten()
 }
 
-/// Run the benchmark with the default pipeline and print the table to stdout.
+/// Run the benchmark with the default pipeline (no time budget); the report's
+/// `Display` is the table.
 pub fn bench_dirs(dirs: &[PathBuf]) -> BenchReport {
-    let r = bench_dirs_with(
+    bench_dirs_with(
         dirs,
         BenchDecoder::Pipeline(DecodeOptions {
             budget: None,
             ..Default::default()
         }),
-    );
-    println!("{r}");
-    r
+    )
 }
 
 /// Run the benchmark with a chosen decoder; prints nothing.

@@ -21,8 +21,8 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use evisa_store::audit::{self, Verification};
 use evisa_core::rules::{Direction, Verdict};
+use evisa_store::audit::{self, Verification};
 use evisa_store::store::{Store, audit_hash};
 use evisa_store::terminal::{self, Terminal};
 use rusqlite::params;

@@ -70,21 +70,70 @@ impl From<rusqlite::Error> for AuditError {
     }
 }
 
-/// The audit event kinds the terminal writes (`AuditEvent::kind`). Verdicts and crossings
-/// come from `Terminal`; officer actions from the kiosk; `update_import` from
-/// `update::import`.
-pub mod kinds {
-    pub const VERDICT: &str = "verdict";
-    pub const CROSSING: &str = "crossing";
-    pub const SIGN_IN: &str = "sign_in";
-    pub const SIGN_OUT: &str = "sign_out";
-    pub const PIN_FAILED: &str = "pin_failed";
-    pub const CHECKLIST_CONFIRM: &str = "checklist_confirm";
-    pub const CHECKLIST_REFUSE: &str = "checklist_refuse";
-    pub const SETTINGS_CHANGE: &str = "settings_change";
-    pub const UPDATE_IMPORT: &str = "update_import";
+/// What an audit row records. Stored as its stable name ([`AuditKind::as_str`]), which
+/// exports and auditors read; rows of a name this version does not know still verify.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AuditKind {
+    /// A decision (ACCEPT or REJECT) shown or printed, with its reason codes.
+    Verdict,
+    /// An accepted crossing recorded (its movement row is written with it).
+    Crossing,
+    SignIn,
+    SignOut,
+    PinFailed,
+    AccountLocked,
+    /// The officer confirmed the checklist of an ACCEPT (F5).
+    ChecklistConfirm,
+    /// The officer refused an ACCEPT at the checklist (F6), with the reason.
+    ChecklistRefuse,
+    /// Direction, language or an officer account changed.
+    SettingsChange,
+    /// A signed update applied.
+    UpdateImport,
     /// A decision left open when the kiosk was closed or shut down.
-    pub const ABANDONED: &str = "abandoned";
+    Abandoned,
+}
+
+impl AuditKind {
+    pub const ALL: [AuditKind; 11] = [
+        AuditKind::Verdict,
+        AuditKind::Crossing,
+        AuditKind::SignIn,
+        AuditKind::SignOut,
+        AuditKind::PinFailed,
+        AuditKind::AccountLocked,
+        AuditKind::ChecklistConfirm,
+        AuditKind::ChecklistRefuse,
+        AuditKind::SettingsChange,
+        AuditKind::UpdateImport,
+        AuditKind::Abandoned,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuditKind::Verdict => "verdict",
+            AuditKind::Crossing => "crossing",
+            AuditKind::SignIn => "sign_in",
+            AuditKind::SignOut => "sign_out",
+            AuditKind::PinFailed => "pin_failed",
+            AuditKind::AccountLocked => "account_locked",
+            AuditKind::ChecklistConfirm => "checklist_confirm",
+            AuditKind::ChecklistRefuse => "checklist_refuse",
+            AuditKind::SettingsChange => "settings_change",
+            AuditKind::UpdateImport => "update_import",
+            AuditKind::Abandoned => "abandoned",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+impl std::fmt::Display for AuditKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 const ZERO: [u8; 32] = [0; 32];
@@ -208,12 +257,12 @@ fn verify_in(store: &Store) -> Result<Verification, AuditError> {
                 "contents do not match the row's hash (edited)".to_string(),
             );
         }
-        if row.kind == kinds::UPDATE_IMPORT
+        if row.kind == AuditKind::UpdateImport.as_str()
             && let Some(digest) = revocation_digest_claim(&row.details)
         {
             last_revocations = Some((row.seq, digest));
         }
-        if row.kind == kinds::CROSSING
+        if row.kind == AuditKind::Crossing.as_str()
             && let Some((id, fields)) = crossing_claim(&row.details)
         {
             claimed.insert(

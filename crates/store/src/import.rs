@@ -232,8 +232,18 @@ pub fn import(
 ) -> Result<Imported, ImportError> {
     let kind = update.content.kind();
     let seq = update.seq as i64;
+    // Before anything can refuse this update: an import killed after its commit
+    // leaves its staging folder, and the retry of that same update is a replay.
+    if kind == Kind::Trust {
+        for p in clean_stale_staging(keys_dir) {
+            tracing::info!(
+                "removed {} left by an interrupted update import",
+                p.display()
+            );
+        }
+    }
     // Early replay check (the transaction checks again, against concurrent imports).
-    if let Some(last) = store.last_update_of(kind.as_str())?
+    if let Some(last) = store.last_update_of(kind)?
         && last.seq >= seq
     {
         return Err(StoreError::Replay {
@@ -244,7 +254,7 @@ pub fn import(
         .into());
     }
     let applied = AppliedUpdate {
-        kind: kind.as_str().into(),
+        kind,
         seq,
         sha256: update.sha256.to_vec(),
         issued: update.issued.clone(),
@@ -289,12 +299,6 @@ pub fn import(
             })
         }
         Content::Trust(keys) => {
-            for p in clean_stale_staging(keys_dir) {
-                tracing::info!(
-                    "removed {} left by an interrupted update import",
-                    p.display()
-                );
-            }
             // Which keys, by kid, and which of them revoked: what an auditor asks.
             details["keys"] = keys
                 .iter()
@@ -362,7 +366,7 @@ fn audit_event<'a>(
     officer: Option<&'a str>,
 ) -> AuditEvent<'a> {
     AuditEvent {
-        kind: crate::audit::kinds::UPDATE_IMPORT,
+        kind: crate::audit::AuditKind::UpdateImport,
         officer,
         terminal: None,
         at: now,
@@ -539,7 +543,6 @@ fn exchange_by_renames(a: &Path, b: &Path) -> io::Result<()> {
     std::fs::rename(&tmp, b)
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -558,5 +561,4 @@ mod tests {
         assert!(a.join("old.toml").exists() && b.join("new.toml").exists());
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2);
     }
-
 }

@@ -225,9 +225,8 @@ pub struct NewMovement<'a> {
 /// One audit-log event: a verdict or an officer action.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditEvent<'a> {
-    /// What happened: `verdict`, `sign_in`, `sign_out`, `pin_failed`,
-    /// `checklist_confirm`, `checklist_refuse`, `settings_change`, `update_import`, ...
-    pub kind: &'a str,
+    /// What happened.
+    pub kind: crate::audit::AuditKind,
     pub officer: Option<&'a str>,
     pub terminal: Option<&'a str>,
     /// Wall-clock time, RFC 3339, passed in by the caller.
@@ -279,8 +278,7 @@ pub struct AuditRow {
 /// A signed update as recorded after it was applied.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AppliedUpdate {
-    /// `trust` or `revoked_visas`.
-    pub kind: String,
+    pub kind: evisa_core::update::Kind,
     pub seq: i64,
     /// SHA-256 of the whole update file.
     pub sha256: Vec<u8>,
@@ -578,7 +576,7 @@ impl Store {
     pub fn recent_audit(
         &self,
         terminal: &str,
-        kinds: &[&str],
+        kinds: &[crate::audit::AuditKind],
         limit: usize,
     ) -> Result<Vec<AuditRow>, StoreError> {
         let mut stmt = self.conn.prepare_cached(
@@ -586,7 +584,8 @@ impl Store {
              WHERE terminal = ?1 AND kind IN (SELECT value FROM json_each(?2))
              ORDER BY seq DESC LIMIT ?3",
         )?;
-        let kinds = serde_json::Value::from(kinds.to_vec()).to_string();
+        let kinds = serde_json::Value::from(kinds.iter().map(|k| k.as_str()).collect::<Vec<_>>())
+            .to_string();
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let rows = stmt.query_map(params![terminal, kinds, limit], |r| {
             Ok(AuditRow {
@@ -637,8 +636,11 @@ impl Store {
     }
 
     /// The applied update of `kind` with the highest sequence number.
-    pub fn last_update_of(&self, kind: &str) -> Result<Option<AppliedUpdate>, StoreError> {
-        self.query_update("WHERE kind = ?1 ORDER BY seq DESC LIMIT 1", [kind])
+    pub fn last_update_of(
+        &self,
+        kind: evisa_core::update::Kind,
+    ) -> Result<Option<AppliedUpdate>, StoreError> {
+        self.query_update("WHERE kind = ?1 ORDER BY seq DESC LIMIT 1", [kind.as_str()])
     }
 
     fn query_update<P: rusqlite::Params>(
@@ -654,8 +656,16 @@ impl Store {
                 ),
                 p,
                 |r| {
+                    let kind: String = r.get(0)?;
                     Ok(AppliedUpdate {
-                        kind: r.get(0)?,
+                        // A kind this version does not know is a database it must not trust.
+                        kind: evisa_core::update::Kind::parse(&kind).ok_or_else(|| {
+                            rusqlite::Error::FromSqlConversionFailure(
+                                0,
+                                rusqlite::types::Type::Text,
+                                format!("unknown update kind {kind:?}").into(),
+                            )
+                        })?,
                         seq: r.get(1)?,
                         sha256: r.get(2)?,
                         issued: r.get(3)?,
@@ -686,13 +696,13 @@ impl Store {
         let applied: Option<i64> = tx
             .query_row(
                 "SELECT max(seq) FROM applied_updates WHERE kind = ?1",
-                [&u.kind],
+                [u.kind.as_str()],
                 |r| r.get(0),
             )
             .map_err(StoreError::from)?;
         if let Some(applied) = applied.filter(|a| *a >= u.seq) {
             return Err(StoreError::Replay {
-                kind: u.kind.clone(),
+                kind: u.kind.as_str().to_string(),
                 seq: u.seq,
                 applied,
             }
@@ -712,7 +722,7 @@ impl Store {
             tx.execute(
                 "INSERT INTO applied_updates (kind, seq, sha256, issued, applied_at)
                  VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![u.kind, u.seq, u.sha256, u.issued, u.applied_at],
+                params![u.kind.as_str(), u.seq, u.sha256, u.issued, u.applied_at],
             )?;
             append_audit_in(&tx, audit)?;
             Ok(())
@@ -818,14 +828,22 @@ fn append_audit_in(conn: &Connection, e: &AuditEvent<'_>) -> Result<i64, StoreEr
         None => (1, vec![0u8; 32]),
     };
     let details = e.details.to_string();
-    let hash = audit_hash(&prev, seq, e.at, e.kind, e.officer, e.terminal, &details);
+    let hash = audit_hash(
+        &prev,
+        seq,
+        e.at,
+        e.kind.as_str(),
+        e.officer,
+        e.terminal,
+        &details,
+    );
     conn.execute(
         "INSERT INTO audit (seq, at, kind, officer, terminal, details, prev_hash, hash)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         params![
             seq,
             e.at,
-            e.kind,
+            e.kind.as_str(),
             e.officer,
             e.terminal,
             details,
@@ -1035,7 +1053,7 @@ mod tests {
         assert_eq!(s.last_update().unwrap(), None);
         let d = serde_json::json!({});
         let ev = AuditEvent {
-            kind: "update_import",
+            kind: crate::audit::AuditKind::UpdateImport,
             officer: None,
             terminal: None,
             at: "2026-11-25T10:00:00+05:00",
@@ -1046,7 +1064,7 @@ mod tests {
             ("revoked_visas", 2, "2026-11-24T01:00:00+05:00"),
         ] {
             let u = AppliedUpdate {
-                kind: kind.into(),
+                kind: evisa_core::update::Kind::parse(kind).unwrap(),
                 seq,
                 sha256: vec![0; 32],
                 issued: "2026-11-19T00:00:00Z".into(),
@@ -1058,10 +1076,16 @@ mod tests {
         let last = s.last_update().unwrap().unwrap();
         assert_eq!((last.kind.as_str(), last.seq), ("revoked_visas", 2));
         assert_eq!(last.applied_date(), Some(date!(2026 - 11 - 24)));
-        assert_eq!(s.last_update_of("trust").unwrap().unwrap().seq, 4);
+        assert_eq!(
+            s.last_update_of(evisa_core::update::Kind::Trust)
+                .unwrap()
+                .unwrap()
+                .seq,
+            4
+        );
         // A failing step before the commit leaves nothing behind.
         let u = AppliedUpdate {
-            kind: "trust".into(),
+            kind: evisa_core::update::Kind::Trust,
             seq: 5,
             sha256: vec![0; 32],
             issued: "x".into(),
@@ -1075,7 +1099,13 @@ mod tests {
             }))
             .is_err()
         );
-        assert_eq!(s.last_update_of("trust").unwrap().unwrap().seq, 4);
+        assert_eq!(
+            s.last_update_of(evisa_core::update::Kind::Trust)
+                .unwrap()
+                .unwrap()
+                .seq,
+            4
+        );
         assert_eq!(s.audit_head().unwrap().seq, 2);
     }
 

@@ -7,16 +7,17 @@
 //! transaction, so booths recording the same single-entry visa at once admit it once,
 //! and the decision returned (and shown) is the one that was recorded.
 
+use crate::audit::AuditKind;
 use std::path::{Path, PathBuf};
 
 use time::{Date, OffsetDateTime};
 
+use crate::store::{AuditEvent, NewMovement, Store, StoreError};
 use evisa_core::dates::KZ_OFFSET;
 use evisa_core::payload::Claims;
 use evisa_core::rules::{
     self, Checkpoint, Decision, Direction, History, Movement, ScannedVisa, Verdict,
 };
-use crate::store::{AuditEvent, NewMovement, Store, StoreError};
 use evisa_core::trust::{TrustError, TrustStore};
 
 /// The checkpoint date: today in Kazakhstan time (UTC+5), spec §4.
@@ -99,7 +100,7 @@ impl Terminal {
         let store = self.store.as_mut().ok_or(TerminalError::NoDatabase)?;
         let details = verdict_details(decision, at);
         Ok(store.append_audit(&AuditEvent {
-            kind: "verdict",
+            kind: AuditKind::Verdict,
             officer,
             terminal: terminal_id,
             at: &kazakhstan_now_rfc3339(),
@@ -184,7 +185,7 @@ impl Terminal {
             details,
         };
         if let Some(details) = confirmation {
-            tx.append_audit(&event("checklist_confirm", details))?;
+            tx.append_audit(&event(AuditKind::ChecklistConfirm, details))?;
         }
         let details = verdict_details(&decision, at);
         let movement_id = match (decision.verdict, &decision.visa, &decision.passport) {
@@ -201,10 +202,10 @@ impl Terminal {
                     terminal: terminal_id,
                     recorded_at: &now,
                 },
-                &event("crossing", &details),
+                &event(AuditKind::Crossing, &details),
             )?),
             _ => {
-                tx.append_audit(&event("verdict", &details))?;
+                tx.append_audit(&event(AuditKind::Verdict, &details))?;
                 None
             }
         };

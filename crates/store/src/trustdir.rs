@@ -66,4 +66,3 @@ fn load_dir_once(dir: &Path) -> Result<TrustStore, TrustError> {
     }
     TrustStore::new(keys)
 }
-

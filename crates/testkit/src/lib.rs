@@ -13,11 +13,11 @@ use time::Date;
 use time::macros::date;
 
 use evisa_core::dates::PartialDate;
-use evisa_issuer as issue;
 use evisa_core::mrz::Td3Fields;
 use evisa_core::payload::{self, Category, Claims, Envelope, Holder, Sex, Visa};
 use evisa_core::rules::ReasonCode;
 use evisa_core::trust;
+use evisa_issuer as issue;
 
 /// Prefix of every generated key: nobody can mistake one for a production key.
 /// Why writing or reading the fixtures failed.
@@ -395,7 +395,9 @@ pub fn generate(out: &Path, keys_dir: &Path) -> Result<usize, FixtureError> {
     };
     write(
         &out.join("visas/eriksson.toml"),
-        toml::to_string(&sample).map_err(|e| FixtureError::Invalid(e.to_string()))?.as_bytes(),
+        toml::to_string(&sample)
+            .map_err(|e| FixtureError::Invalid(e.to_string()))?
+            .as_bytes(),
     )?;
     write(
         &out.join("passports/eriksson.mrz"),
@@ -716,10 +718,12 @@ pub fn generate(out: &Path, keys_dir: &Path) -> Result<usize, FixtureError> {
     ))?;
     let missing_ds = {
         let mut bytes = payload::encode_claims(&base);
-        let v: ciborium::value::Value = ciborium::from_reader(bytes.as_slice()).map_err(|e| FixtureError::Cbor(e.to_string()))?;
+        let v: ciborium::value::Value = ciborium::from_reader(bytes.as_slice())
+            .map_err(|e| FixtureError::Cbor(e.to_string()))?;
         let stripped = strip_key(v, "ds");
         bytes.clear();
-        ciborium::into_writer(&stripped, &mut bytes).map_err(|e| FixtureError::Cbor(e.to_string()))?;
+        ciborium::into_writer(&stripped, &mut bytes)
+            .map_err(|e| FixtureError::Cbor(e.to_string()))?;
         sign_raw(bytes, &issuer, &env)
     };
     b.add(spec(

@@ -68,7 +68,12 @@ pub fn write_sample_updates(out: &Path, keys_dir: &Path) -> Result<(), FixtureEr
         issued,
         &root,
     )?;
-    let trust1 = sign(&evisa_issuer::trust_content_from_dir(keys_dir)?, 1, issued, &root)?;
+    let trust1 = sign(
+        &evisa_issuer::trust_content_from_dir(keys_dir)?,
+        1,
+        issued,
+        &root,
+    )?;
     let write = |name: &str, bytes: &[u8]| crate::write(&out.join(name), bytes);
     write("revoked-visas-1.evu", &rv1)?;
     write("revoked-visas-2.evu", &rv2)?;
@@ -91,4 +96,3 @@ pub fn write_sample_updates(out: &Path, keys_dir: &Path) -> Result<(), FixtureEr
     )?;
     Ok(())
 }
-
