@@ -352,14 +352,35 @@ fn sign_raw(payload_bytes: Vec<u8>, key: &SigningKey, env: &Envelope) -> String 
 }
 
 /// Generates keys and every case; returns the number of cases.
+/// The keys and the base visa every case is made from.
+struct Keys {
+    issuer: SigningKey,
+    revoked: SigningKey,
+    untrusted: SigningKey,
+    env: Envelope,
+    /// The specimen holder's tourist visa, which most cases vary.
+    base: Claims,
+    /// The specimen holder's passport MRZ.
+    mrz: String,
+}
+
+impl Keys {
+    /// Signed by the sample trust store's issuer key, in the default envelope.
+    fn signed(&self, c: &Claims) -> String {
+        issue::sign(c, &self.issuer, &self.env)
+    }
+}
+
 pub fn generate(out: &Path, keys_dir: &Path) -> Result<usize, FixtureError> {
-    use ReasonCode as R;
     write_keys(keys_dir)?;
-    let issuer = seeded_key(KEYS[0].name);
-    let revoked = seeded_key(KEYS[1].name);
-    let untrusted = seeded_key(KEYS[2].name);
-    let env = Envelope::default();
-    let signed = |c: &Claims| issue::sign(c, &issuer, &env);
+    let k = Keys {
+        issuer: seeded_key(KEYS[0].name),
+        revoked: seeded_key(KEYS[1].name),
+        untrusted: seeded_key(KEYS[2].name),
+        env: Envelope::default(),
+        base: claims(&ERIKSSON, "EV26KZ0012345", Category::Tourist),
+        mrz: ERIKSSON.mrz(),
+    };
 
     if out.join("cases").exists() {
         std::fs::remove_dir_all(out.join("cases"))?;
@@ -368,8 +389,7 @@ pub fn generate(out: &Path, keys_dir: &Path) -> Result<usize, FixtureError> {
         out,
         cases: Vec::new(),
     };
-    let base = claims(&ERIKSSON, "EV26KZ0012345", Category::Tourist);
-    let mrz = ERIKSSON.mrz();
+    let (base, mrz) = (&k.base, &k.mrz);
 
     // A sample visa file and page, as `evisa issue` takes and makes them.
     let sample = issue::VisaFile {
@@ -403,17 +423,40 @@ pub fn generate(out: &Path, keys_dir: &Path) -> Result<usize, FixtureError> {
         &out.join("passports/eriksson.mrz"),
         format!("{mrz}\n").as_bytes(),
     )?;
-    let page_text = signed(&sample.to_claims()?);
+    let page_text = k.signed(&sample.to_claims()?);
     issue::render_page(&sample.to_claims()?, &page_text)?
         .save(out.join("visas/eriksson-page.png"))?;
     write(&out.join("visas/eriksson.qr.txt"), page_text.as_bytes())?;
 
-    // --- ACCEPT ---
+    accept_cases(&mut b, &k)?;
+    reject_transport_and_signature_cases(&mut b, &k)?;
+    reject_rule_cases(&mut b, &k)?;
+    reject_passport_cases(&mut b, &k)?;
+
+    // Sample signed update files (`evisa update import`), good and `fail_`.
+    samples::write_sample_updates(&out.join("updates"), keys_dir)?;
+
+    let n = b.cases.len();
+    let manifest = Manifest {
+        generated_by: "evisa fixtures --out fixtures --keys keys".into(),
+        cases: b.cases,
+    };
+    write(
+        &out.join("cases.json"),
+        format!("{}\n", serde_json::to_string_pretty(&manifest)?).as_bytes(),
+    )?;
+    Ok(n)
+}
+
+/// The ACCEPT cases: every visa category, exit, long and truncated names, unknown
+/// birth dates, unusual sexes and country codes, envelope variants, scanner framing,
+/// the validity boundary.
+fn accept_cases(b: &mut Builder<'_>, k: &Keys) -> Result<(), FixtureError> {
     b.add(spec(
         "accept_tourist",
         "tourist visa, matching passport (the ICAO specimen holder)",
-        signed(&base),
-        mrz.clone(),
+        k.signed(&k.base),
+        k.mrz.clone(),
         &[],
     ))?;
     let kim = Person {
@@ -431,7 +474,7 @@ pub fn generate(out: &Path, keys_dir: &Path) -> Result<usize, FixtureError> {
     b.add(spec(
         "accept_business",
         "business visa",
-        signed(&claims(&kim, "EV26KZ0020001", Category::Business)),
+        k.signed(&claims(&kim, "EV26KZ0020001", Category::Business)),
         kim.mrz(),
         &[],
     ))?;
@@ -450,7 +493,7 @@ pub fn generate(out: &Path, keys_dir: &Path) -> Result<usize, FixtureError> {
     b.add(spec(
         "accept_medical",
         "medical-treatment visa; empty personal number printed with check digit 0",
-        signed(&claims(&patel, "EV26KZ0030001", Category::Medical)),
+        k.signed(&claims(&patel, "EV26KZ0030001", Category::Medical)),
         patel.mrz(),
         &[],
     ))?;
@@ -460,8 +503,8 @@ pub fn generate(out: &Path, keys_dir: &Path) -> Result<usize, FixtureError> {
         ..spec(
             "accept_exit",
             "exit 15 days after the recorded entry (stay 30 days)",
-            signed(&base),
-            mrz.clone(),
+            k.signed(&k.base),
+            k.mrz.clone(),
             &[],
         )
     })?;
@@ -471,8 +514,8 @@ pub fn generate(out: &Path, keys_dir: &Path) -> Result<usize, FixtureError> {
         ..spec(
             "accept_exit_last_day",
             "exit exactly 30 days after entry: not yet an overstay",
-            signed(&base),
-            mrz.clone(),
+            k.signed(&k.base),
+            k.mrz.clone(),
             &[],
         )
     })?;
@@ -491,7 +534,7 @@ pub fn generate(out: &Path, keys_dir: &Path) -> Result<usize, FixtureError> {
     b.add(spec(
         "accept_long_name_truncated",
         "names truncated in the MRZ; the visa holds them in full and they compare as a prefix",
-        signed(&claims(&long, "EV26KZ0040001", Category::Tourist)),
+        k.signed(&claims(&long, "EV26KZ0040001", Category::Tourist)),
         long.mrz(),
         &[],
     ))?;
@@ -512,7 +555,7 @@ pub fn generate(out: &Path, keys_dir: &Path) -> Result<usize, FixtureError> {
     b.add(spec(
         "accept_primary_identifier_truncated",
         "surname too long for the MRZ: truncated the Doc 9303 way, keeping a letter of each component and of the given names",
-        signed(&claims(&bennelong, "EV26KZ0040002", Category::Tourist)),
+        k.signed(&claims(&bennelong, "EV26KZ0040002", Category::Tourist)),
         bennelong.mrz(),
         &[],
     ))?;
@@ -531,7 +574,7 @@ pub fn generate(out: &Path, keys_dir: &Path) -> Result<usize, FixtureError> {
     b.add(spec(
         "accept_unknown_birth_day",
         "unknown birth month and day (MRZ <<, visa XX)",
-        signed(&claims(&nobirthday, "EV26KZ0050001", Category::Tourist)),
+        k.signed(&claims(&nobirthday, "EV26KZ0050001", Category::Tourist)),
         nobirthday.mrz(),
         &[],
     ))?;
@@ -550,7 +593,7 @@ pub fn generate(out: &Path, keys_dir: &Path) -> Result<usize, FixtureError> {
     b.add(spec(
         "accept_sex_unspecified",
         "sex < in the MRZ, X on the visa",
-        signed(&claims(&x, "EV26KZ0060001", Category::Tourist)),
+        k.signed(&claims(&x, "EV26KZ0060001", Category::Tourist)),
         x.mrz(),
         &[],
     ))?;
@@ -569,7 +612,7 @@ pub fn generate(out: &Path, keys_dir: &Path) -> Result<usize, FixtureError> {
     b.add(spec(
         "accept_german_d",
         "German passport: nationality and issuing state D<<",
-        signed(&claims(&mustermann, "EV26KZ0070001", Category::Business)),
+        k.signed(&claims(&mustermann, "EV26KZ0070001", Category::Business)),
         mustermann.mrz(),
         &[],
     ))?;
@@ -577,16 +620,16 @@ pub fn generate(out: &Path, keys_dir: &Path) -> Result<usize, FixtureError> {
         "accept_untagged_uncompressed_unprotected_kid",
         "untagged COSE_Sign1, no zlib, kid in the unprotected header: all allowed by spec §1-§2",
         issue::sign(
-            &base,
-            &issuer,
+            &k.base,
+            &k.issuer,
             &Envelope {
                 tagged: false,
                 compress: false,
                 kid_unprotected: true,
-                ..env
+                ..k.env
             },
         ),
-        mrz.clone(),
+        k.mrz.clone(),
         &[],
     ))?;
     b.add(Spec {
@@ -594,8 +637,8 @@ pub fn generate(out: &Path, keys_dir: &Path) -> Result<usize, FixtureError> {
         ..spec(
             "accept_scanner_framing",
             "AIM prefix ]Q1 and CRLF as a serial scanner sends them",
-            format!("]Q1{}\r\n", signed(&base)),
-            mrz.clone(),
+            format!("]Q1{}\r\n", k.signed(&k.base)),
+            k.mrz.clone(),
             &[],
         )
     })?;
@@ -604,11 +647,11 @@ pub fn generate(out: &Path, keys_dir: &Path) -> Result<usize, FixtureError> {
             valid_until: date!(2026 - 11 - 30),
             holder: Holder {
                 document_expiry: date!(2027 - 02 - 28),
-                ..base.visa.holder.clone()
+                ..k.base.visa.holder.clone()
             },
-            ..base.visa.clone()
+            ..k.base.visa.clone()
         },
-        ..base.clone()
+        ..k.base.clone()
     };
     let boundary_person = Person {
         expiry: date!(2027 - 02 - 28),
@@ -617,11 +660,17 @@ pub fn generate(out: &Path, keys_dir: &Path) -> Result<usize, FixtureError> {
     b.add(spec(
         "accept_validity_boundary",
         "visa ends 30 Nov; passport expires 28 Feb = exactly 3 calendar months later",
-        signed(&boundary),
+        k.signed(&boundary),
         boundary_person.mrz(),
         &[],
     ))?;
 
+    Ok(())
+}
+
+/// REJECT cases of the transport, the signature, the key and the payload (spec §4 rows 1–6), including impossible values.
+fn reject_transport_and_signature_cases(b: &mut Builder<'_>, k: &Keys) -> Result<(), FixtureError> {
+    use ReasonCode as R;
     // --- REJECT: one per reason code, then combinations ---
     b.add(Spec {
         png: true,
@@ -629,7 +678,7 @@ pub fn generate(out: &Path, keys_dir: &Path) -> Result<usize, FixtureError> {
             "malformed_qr_url",
             "a web address, not an e-visa",
             "https://evisa.gov.kz/check?id=12345".into(),
-            mrz.clone(),
+            k.mrz.clone(),
             &[R::MalformedQr],
         )
     })?;
@@ -637,56 +686,56 @@ pub fn generate(out: &Path, keys_dir: &Path) -> Result<usize, FixtureError> {
         "malformed_qr_hc1",
         "an EU digital COVID certificate",
         "HC1:6BFOXN%TS3DH0YOJ58S S-W5HDC *M0II5XHC9B5G2+$N IOP-IA%NFQGRJPC%OQHIZC4.OI1RM8ZA.A5:S9MKN4NN3F85QNCY0O%0VZ001HOC9JU0D0HT0HB2PL/IB*09B9LW4T*8+DCMH0LDK2%K:XFE70*LP$V25$0Q:J:4MO1P0%0L0HD+9E/HY+4J6TH48S%4K.GJ2PT3QY:GQ3TE2I+-CPHN6D7LLK*Y0ZPQT.8J$8VYAZ$0PEL".into(),
-        mrz.clone(),
+        k.mrz.clone(),
         &[R::MalformedQr],
     ))?;
     b.add(spec(
         "malformed_qr_base45",
         "KZV1: prefix but not Base45",
         "KZV1:this is not base45!".into(),
-        mrz.clone(),
+        k.mrz.clone(),
         &[R::MalformedQr],
     ))?;
-    let good = signed(&base);
+    let good = k.signed(&k.base);
     let truncated = good[..good.len() - 30].to_string();
     b.add(spec(
         "malformed_qr_truncated",
         "a valid code cut short",
         truncated,
-        mrz.clone(),
+        k.mrz.clone(),
         &[R::MalformedQr],
     ))?;
     b.add(spec(
         "unsupported_algorithm",
         "protected header says ES256 (-7)",
-        issue::sign(&base, &issuer, &Envelope { alg: -7, ..env }),
-        mrz.clone(),
+        issue::sign(&k.base, &k.issuer, &Envelope { alg: -7, ..k.env }),
+        k.mrz.clone(),
         &[R::UnsupportedAlgorithm],
     ))?;
     b.add(spec(
         "unknown_key",
         "signed by a key that is not in the trust store",
-        issue::sign(&base, &untrusted, &env),
-        mrz.clone(),
+        issue::sign(&k.base, &k.untrusted, &k.env),
+        k.mrz.clone(),
         &[R::UnknownKey],
     ))?;
     b.add(spec(
         "key_revoked",
         "signed by a key marked revoked in the trust store",
-        issue::sign(&base, &revoked, &env),
-        mrz.clone(),
+        issue::sign(&k.base, &k.revoked, &k.env),
+        k.mrz.clone(),
         &[R::KeyRevoked],
     ))?;
     let early = Claims {
         // 2025-12-31T12:00:00Z, before the key's not_before
         issued_at: 1_767_182_400,
-        ..base.clone()
+        ..k.base.clone()
     };
     b.add(spec(
         "key_window",
         "issued before the signing key's validity window",
-        signed(&early),
-        mrz.clone(),
+        k.signed(&early),
+        k.mrz.clone(),
         &[R::KeyRevoked],
     ))?;
     // Sign one visa, then swap in the payload of another: the signature no longer fits.
@@ -694,80 +743,86 @@ pub fn generate(out: &Path, keys_dir: &Path) -> Result<usize, FixtureError> {
         let other = Claims {
             visa: Visa {
                 stay_days: 90,
-                ..base.visa.clone()
+                ..k.base.visa.clone()
             },
-            ..base.clone()
+            ..k.base.clone()
         };
-        let kid = trust::kid_of(&issuer.verifying_key());
-        let (protected, tbs) = payload::prepare(&payload::encode_claims(&base), &kid, &env);
-        let sig = ed25519_dalek::Signer::sign(&issuer, &tbs);
+        let kid = trust::kid_of(&k.issuer.verifying_key());
+        let (protected, tbs) = payload::prepare(&payload::encode_claims(&k.base), &kid, &k.env);
+        let sig = ed25519_dalek::Signer::sign(&k.issuer, &tbs);
         payload::seal(
             protected,
             payload::encode_claims(&other),
             &kid,
             &sig.to_bytes(),
-            &env,
+            &k.env,
         )
     };
     b.add(spec(
         "signature_invalid",
         "stay changed from 30 to 90 days after signing",
         forged,
-        mrz.clone(),
+        k.mrz.clone(),
         &[R::SignatureInvalid],
     ))?;
     let missing_ds = {
-        let mut bytes = payload::encode_claims(&base);
+        let mut bytes = payload::encode_claims(&k.base);
         let v: ciborium::value::Value = ciborium::from_reader(bytes.as_slice())
             .map_err(|e| FixtureError::Cbor(e.to_string()))?;
         let stripped = strip_key(v, "ds");
         bytes.clear();
         ciborium::into_writer(&stripped, &mut bytes)
             .map_err(|e| FixtureError::Cbor(e.to_string()))?;
-        sign_raw(bytes, &issuer, &env)
+        sign_raw(bytes, &k.issuer, &k.env)
     };
     b.add(spec(
         "malformed_payload",
         "signed claims without the permitted stay (ds)",
         missing_ds,
-        mrz.clone(),
+        k.mrz.clone(),
         &[R::MalformedPayload],
     ))?;
     let far_future = Claims {
         visa: Visa {
             valid_until: date!(9999 - 12 - 31),
-            ..base.visa.clone()
+            ..k.base.visa.clone()
         },
-        ..base.clone()
+        ..k.base.clone()
     };
     b.add(spec(
         "malformed_payload_far_future",
         "validly signed, valid until 9999-12-31: no calendar can check 3 months after it (issue 8: this panicked)",
-        signed(&far_future),
-        mrz.clone(),
+        k.signed(&far_future),
+        k.mrz.clone(),
         &[R::MalformedPayload],
     ))?;
     let endless_stay = Claims {
         visa: Visa {
             stay_days: u64::MAX,
-            ..base.visa.clone()
+            ..k.base.visa.clone()
         },
-        ..base.clone()
+        ..k.base.clone()
     };
     b.add(spec(
         "malformed_payload_stay_overflow",
         "validly signed, permitted stay u64::MAX days: more than any calendar spans",
-        signed(&endless_stay),
-        mrz.clone(),
+        k.signed(&endless_stay),
+        k.mrz.clone(),
         &[R::MalformedPayload],
     ))?;
+    Ok(())
+}
+
+/// REJECT cases of the visa rules that depend on the checkpoint and the history (spec §4 rows 7–12).
+fn reject_rule_cases(b: &mut Builder<'_>, k: &Keys) -> Result<(), FixtureError> {
+    use ReasonCode as R;
     b.add(Spec {
-        seed_revoked: vec![base.visa.number.clone()],
+        seed_revoked: vec![k.base.visa.number.clone()],
         ..spec(
             "visa_revoked",
             "visa on the revocation list",
-            signed(&base),
-            mrz.clone(),
+            k.signed(&k.base),
+            k.mrz.clone(),
             &[R::VisaRevoked],
         )
     })?;
@@ -776,8 +831,8 @@ pub fn generate(out: &Path, keys_dir: &Path) -> Result<usize, FixtureError> {
         ..spec(
             "visa_not_yet_valid",
             "one day before valid-from",
-            signed(&base),
-            mrz.clone(),
+            k.signed(&k.base),
+            k.mrz.clone(),
             &[R::VisaNotYetValid],
         )
     })?;
@@ -786,8 +841,8 @@ pub fn generate(out: &Path, keys_dir: &Path) -> Result<usize, FixtureError> {
         ..spec(
             "visa_expired",
             "one day after valid-until",
-            signed(&base),
-            mrz.clone(),
+            k.signed(&k.base),
+            k.mrz.clone(),
             &[R::VisaExpired],
         )
     })?;
@@ -796,8 +851,8 @@ pub fn generate(out: &Path, keys_dir: &Path) -> Result<usize, FixtureError> {
         ..spec(
             "checkpoint_not_allowed",
             "visa for NQZ and ALA presented at TSE",
-            signed(&base),
-            mrz.clone(),
+            k.signed(&k.base),
+            k.mrz.clone(),
             &[R::CheckpointNotAllowed],
         )
     })?;
@@ -809,8 +864,8 @@ pub fn generate(out: &Path, keys_dir: &Path) -> Result<usize, FixtureError> {
         ..spec(
             "entries_exhausted",
             "single-entry visa already used for an entry",
-            signed(&base),
-            mrz.clone(),
+            k.signed(&k.base),
+            k.mrz.clone(),
             &[R::EntriesExhausted],
         )
     })?;
@@ -820,12 +875,18 @@ pub fn generate(out: &Path, keys_dir: &Path) -> Result<usize, FixtureError> {
         ..spec(
             "overstay",
             "exit 31 days after entry with 30 days permitted",
-            signed(&base),
-            mrz.clone(),
+            k.signed(&k.base),
+            k.mrz.clone(),
             &[R::Overstay],
         )
     })?;
-    let mut bad_mrz = mrz.clone();
+    Ok(())
+}
+
+/// REJECT cases of the passport: MRZ, document, holder and validity (spec §4 rows 13–18), and several reasons at once.
+fn reject_passport_cases(b: &mut Builder<'_>, k: &Keys) -> Result<(), FixtureError> {
+    use ReasonCode as R;
+    let mut bad_mrz = k.mrz.clone();
     // Corrupt the birth-date check digit (line 2, position 20).
     let pos = TD3_LINE_2_START + 19;
     let old = bad_mrz.as_bytes()[pos];
@@ -833,7 +894,7 @@ pub fn generate(out: &Path, keys_dir: &Path) -> Result<usize, FixtureError> {
     b.add(spec(
         "mrz_invalid",
         "birth-date check digit wrong",
-        signed(&base),
+        k.signed(&k.base),
         bad_mrz,
         &[R::MrzInvalid],
     ))?;
@@ -844,7 +905,7 @@ pub fn generate(out: &Path, keys_dir: &Path) -> Result<usize, FixtureError> {
     b.add(spec(
         "document_mismatch",
         "the passport was replaced after the visa was issued",
-        signed(&base),
+        k.signed(&k.base),
         replaced.mrz(),
         &[R::DocumentMismatch],
     ))?;
@@ -855,7 +916,7 @@ pub fn generate(out: &Path, keys_dir: &Path) -> Result<usize, FixtureError> {
     b.add(spec(
         "holder_mismatch",
         "date of birth differs",
-        signed(&base),
+        k.signed(&k.base),
         other_birth.mrz(),
         &[R::HolderMismatch],
     ))?;
@@ -869,7 +930,7 @@ pub fn generate(out: &Path, keys_dir: &Path) -> Result<usize, FixtureError> {
     b.add(spec(
         "holder_mismatch_truncation_bypass",
         "passport name field ERIK<<XZZZ... filled to the last position, visa of ERIKSSON, ANNA MARIA",
-        signed(&base),
+        k.signed(&k.base),
         bypass.mrz(),
         &[R::HolderMismatch],
     ))?;
@@ -880,7 +941,7 @@ pub fn generate(out: &Path, keys_dir: &Path) -> Result<usize, FixtureError> {
     b.add(spec(
         "passport_expiry_mismatch",
         "passport expiry differs from the visa",
-        signed(&base),
+        k.signed(&k.base),
         renewed.mrz(),
         &[R::PassportExpiryMismatch],
     ))?;
@@ -892,14 +953,14 @@ pub fn generate(out: &Path, keys_dir: &Path) -> Result<usize, FixtureError> {
         visa: Visa {
             valid_until: date!(2026 - 11 - 30),
             holder: short.holder(),
-            ..base.visa.clone()
+            ..k.base.visa.clone()
         },
-        ..base.clone()
+        ..k.base.clone()
     };
     b.add(spec(
         "passport_validity_too_short",
         "visa ends 30 Nov; passport expires 27 Feb, one day short of 3 calendar months",
-        signed(&short_claims),
+        k.signed(&short_claims),
         short.mrz(),
         &[R::PassportValidityTooShort],
     ))?;
@@ -910,14 +971,14 @@ pub fn generate(out: &Path, keys_dir: &Path) -> Result<usize, FixtureError> {
     let expired_claims = Claims {
         visa: Visa {
             holder: expired.holder(),
-            ..base.visa.clone()
+            ..k.base.visa.clone()
         },
-        ..base.clone()
+        ..k.base.clone()
     };
     b.add(spec(
         "passport_expired",
         "passport expired yesterday (so also valid less than 3 months after the visa)",
-        signed(&expired_claims),
+        k.signed(&expired_claims),
         expired.mrz(),
         &[R::PassportValidityTooShort, R::PassportExpired],
     ))?;
@@ -932,12 +993,12 @@ pub fn generate(out: &Path, keys_dir: &Path) -> Result<usize, FixtureError> {
         ..spec(
             "several_reasons",
             "expired visa, other holder details and replaced passport: every reason is reported",
-            signed(&Claims {
+            k.signed(&Claims {
                 visa: Visa {
                     checkpoints: vec!["NQZ".into()],
-                    ..base.visa.clone()
+                    ..k.base.visa.clone()
                 },
-                ..base.clone()
+                ..k.base.clone()
             }),
             Person {
                 number: "L1111111",
@@ -955,24 +1016,12 @@ pub fn generate(out: &Path, keys_dir: &Path) -> Result<usize, FixtureError> {
     b.add(spec(
         "mrz_malformed_framing",
         "only one MRZ line was read",
-        signed(&base),
-        mrz.lines().next().unwrap_or_default().to_string(),
+        k.signed(&k.base),
+        k.mrz.lines().next().unwrap_or_default().to_string(),
         &[R::MrzInvalid],
     ))?;
 
-    // Sample signed update files (`evisa update import`), good and `fail_`.
-    samples::write_sample_updates(&out.join("updates"), keys_dir)?;
-
-    let n = b.cases.len();
-    let manifest = Manifest {
-        generated_by: "evisa fixtures --out fixtures --keys keys".into(),
-        cases: b.cases,
-    };
-    write(
-        &out.join("cases.json"),
-        format!("{}\n", serde_json::to_string_pretty(&manifest)?).as_bytes(),
-    )?;
-    Ok(n)
+    Ok(())
 }
 
 const TD3_LINE_2_START: usize = 45;
