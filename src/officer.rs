@@ -46,10 +46,21 @@ pub enum OfficerCommand {
 }
 
 /// Reads a PIN: from stdin's first line, or from the terminal without echo.
+/// The longest PIN line read: PINs are 4–12 digits (`validate_pin` says which is wrong).
+const MAX_PIN_LINE: u64 = 64;
+
 pub fn read_pin(prompt: &str, from_stdin: bool) -> Result<String> {
     if from_stdin {
+        // A PIN is at most 12 digits; standard input may be /dev/zero or a huge pipe.
+        use std::io::Read as _;
         let mut line = String::new();
-        std::io::stdin().lock().read_line(&mut line)?;
+        std::io::stdin()
+            .lock()
+            .take(MAX_PIN_LINE + 1)
+            .read_line(&mut line)?;
+        if line.len() as u64 > MAX_PIN_LINE {
+            bail!("the PIN line on standard input is longer than {MAX_PIN_LINE} bytes");
+        }
         return Ok(line.trim_end_matches(['\r', '\n']).to_string());
     }
     if !std::io::stdin().is_terminal() {
@@ -71,7 +82,7 @@ pub fn read_pin(prompt: &str, from_stdin: bool) -> Result<String> {
                 KeyCode::Backspace => {
                     pin.pop();
                 }
-                KeyCode::Char(c) => pin.push(c),
+                KeyCode::Char(c) if pin.len() < MAX_PIN_LINE as usize => pin.push(c),
                 _ => {}
             },
             Ok(_) => {}

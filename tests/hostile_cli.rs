@@ -261,6 +261,21 @@ fn qr_file_dev_zero_and_every_other_input_is_read_with_a_cap() {
     );
     assert_too_large(&o, "stdin");
     assert!(stderr(&o).contains("standard input"), "{}", stderr(&o));
+    // The PIN of `officer add --pin-stdin` is one short line, not whatever stdin holds.
+    let db = tmp.path().join("pins.db");
+    let o = run_with(
+        &[
+            "officer".as_ref(),
+            "add".as_ref(),
+            "O9".as_ref(),
+            "--pin-stdin".as_ref(),
+            "--db".as_ref(),
+            db.as_os_str(),
+        ],
+        Some(std::fs::File::open("/dev/zero").unwrap()),
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("PIN line"), "{}", stderr(&o));
 }
 
 /// PNG bytes of a header that claims `w` × `h` pixels, followed by no real data.
