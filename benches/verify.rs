@@ -6,8 +6,8 @@ use std::path::PathBuf;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use ed25519_dalek::Signature;
-use evisa::rules::{self, Checkpoint, Direction, History};
-use evisa::{payload, trust::TrustStore};
+use evisa_core::payload;
+use evisa_core::rules::{self, Checkpoint, Direction, History};
 use time::macros::date;
 
 fn fixtures() -> PathBuf {
@@ -18,7 +18,8 @@ fn bench(c: &mut Criterion) {
     let qr = std::fs::read_to_string(fixtures().join("qr.txt")).unwrap();
     let mrz = std::fs::read_to_string(fixtures().join("mrz.txt")).unwrap();
     let trust =
-        TrustStore::load_dir(&PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("keys")).unwrap();
+        evisa_store::trustdir::load_dir(&PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("keys"))
+            .unwrap();
     let at = Checkpoint {
         date: date!(2026 - 11 - 25),
         code: "NQZ".into(),

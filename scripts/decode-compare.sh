@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 python3 -c 'import zxingcpp' 2>/dev/null || pip install -q zxing-cpp
 python3 -c 'import PIL' 2>/dev/null || pip install -q pillow
 command -v zbarimg >/dev/null || { apt-get update -qq && apt-get install -y -qq zbar-tools; }
-cargo build -q --release --example decode_bench
+cargo build -q --release -p evisa-scan --example decode_bench
 out=$(mktemp -d)
 python3 - "$out" "$@" <<'PY'
 import os, sys, subprocess, time, statistics

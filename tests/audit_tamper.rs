@@ -3,12 +3,13 @@
 //! truncates audit rows, or edits the movements the chain covers; `audit verify` names
 //! the first broken row every time.
 
+use evisa_store::audit::AuditKind;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use evisa::audit::{self, Verification};
-use evisa::rules::{Direction, Movement};
-use evisa::store::{AuditEvent, NewMovement, Store};
+use evisa_core::rules::{Direction, Movement};
+use evisa_store::audit::{self, Verification};
+use evisa_store::store::{AuditEvent, NewMovement, Store};
 use rusqlite::Connection;
 use time::macros::date;
 
@@ -26,16 +27,16 @@ fn fixture(dir: &Path) -> PathBuf {
         let at = format!("2026-11-{:02}T10:00:00+05:00", 10 + i);
         let e = AuditEvent {
             kind: if i == 3 || i == 6 {
-                "crossing"
+                AuditKind::Crossing
             } else {
-                "verdict"
+                AuditKind::Verdict
             },
             officer: Some("officer-7"),
             terminal: Some("NQZ-01"),
             at: &at,
             details: &details,
         };
-        if e.kind == "crossing" {
+        if e.kind == AuditKind::Crossing {
             let m = Movement {
                 direction: Direction::Entry,
                 date: date!(2026 - 11 - 25),
@@ -283,7 +284,7 @@ fn export_carries_the_chain() {
     let mut prev = "0".repeat(64);
     for l in &lines {
         assert_eq!(l["prev_hash"], prev.as_str());
-        let h = evisa::store::audit_hash(
+        let h = evisa_store::store::audit_hash(
             &hex_decode(l["prev_hash"].as_str().unwrap()),
             l["seq"].as_i64().unwrap(),
             l["at"].as_str().unwrap(),
@@ -292,7 +293,7 @@ fn export_carries_the_chain() {
             l["terminal"].as_str(),
             l["details"].as_str().unwrap(),
         );
-        assert_eq!(evisa::trust::hex(&h), l["hash"].as_str().unwrap());
+        assert_eq!(evisa_core::trust::hex(&h), l["hash"].as_str().unwrap());
         prev = l["hash"].as_str().unwrap().to_string();
     }
     // --since: rows 5.. are on or after 2026-11-15; the first links to row 4.
@@ -339,21 +340,21 @@ fn revocation_list_edits_are_found() {
     let dir = tempfile::tempdir().unwrap();
     let path = fixture(dir.path());
     {
-        let root = evisa::update::test_root_key();
-        let list = evisa::update::Content::RevokedVisas(vec![
-            evisa::update::RevokedEntry {
+        let root = evisa_testkit::samples::test_root_key();
+        let list = evisa_core::update::Content::RevokedVisas(vec![
+            evisa_core::update::RevokedEntry {
                 visa_number: "EV26KZ0012345".into(),
                 reason: "fraud".into(),
             },
-            evisa::update::RevokedEntry {
+            evisa_core::update::RevokedEntry {
                 visa_number: "EV26KZ0000007".into(),
                 reason: "cancelled".into(),
             },
         ]);
-        let bytes = evisa::update::sign(&list, 1, "2026-11-25T08:00:00Z", &root).unwrap();
-        let u = evisa::update::parse(&bytes, &root.verifying_key()).unwrap();
+        let bytes = evisa_core::update::sign(&list, 1, "2026-11-25T08:00:00Z", &root).unwrap();
+        let u = evisa_core::update::parse(&bytes, &root.verifying_key()).unwrap();
         let mut s = Store::open_existing(&path).unwrap();
-        evisa::update::import(
+        evisa_store::import::import(
             &u,
             &mut s,
             Path::new("unused"),

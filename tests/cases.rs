@@ -4,9 +4,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use evisa::fixtures::{self, Case};
-use evisa::rules::{Direction, Movement};
-use evisa::store::{NewMovement, Store};
+use evisa_core::rules::{Direction, Movement};
+use evisa_store::store::{NewMovement, Store};
+use evisa_testkit::{self as fixtures, Case};
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -19,7 +19,7 @@ fn seeded_db(case: &Case, dir: &Path, visa_number: Option<&str>) -> PathBuf {
     for m in &case.seed_movements {
         let movement = Movement {
             direction: Direction::parse(&m.direction).unwrap(),
-            date: evisa::dates::parse_iso(&m.date).unwrap(),
+            date: evisa_core::dates::parse_iso(&m.date).unwrap(),
             checkpoint: m.checkpoint.clone(),
         };
         store
@@ -84,7 +84,7 @@ fn every_fixture_case_gives_its_expected_verdict() {
     let mut seen_codes = std::collections::BTreeSet::new();
     for case in &manifest.cases {
         let qr_text = std::fs::read_to_string(fx.join(&case.qr_file)).unwrap();
-        let vn = evisa::rules::read_visa(&qr_text, &evisa::trust::TrustStore::default())
+        let vn = evisa_core::rules::read_visa(&qr_text, &evisa_core::trust::TrustStore::default())
             .claims
             .map(|c| c.visa.number);
         let db = seeded_db(case, tmp.path(), vn.as_deref());
@@ -115,7 +115,7 @@ fn every_fixture_case_gives_its_expected_verdict() {
         seen_codes.extend(case.codes.iter().cloned());
     }
     // The manifest must cover every reason code of the spec.
-    for code in evisa::rules::ReasonCode::ALL {
+    for code in evisa_core::rules::ReasonCode::ALL {
         assert!(
             seen_codes.contains(code.as_str()),
             "no fixture case for {code}"

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 fn evisa(args: &[&str], cwd: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_evisa"))
+    Command::new(crate::exe_for(args))
         .current_dir(cwd)
         .args(args)
         .output()

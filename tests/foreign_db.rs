@@ -4,11 +4,12 @@
 //! folder) byte-identical. An evisa database carries the application id; one made
 //! before the id existed still opens, and the audit commands never write.
 
+use evisa_store::audit::AuditKind;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use evisa::store::{APPLICATION_ID, AuditEvent, SCHEMA_VERSION, Store, StoreError};
+use evisa_store::store::{APPLICATION_ID, AuditEvent, SCHEMA_VERSION, Store, StoreError};
 use rusqlite::Connection;
 
 fn repo() -> &'static Path {
@@ -198,7 +199,7 @@ fn an_evisa_database_from_before_the_application_id_still_opens() {
     let db = dir.path().join("old.db");
     let mut s = Store::open(&db).unwrap();
     s.append_audit(&AuditEvent {
-        kind: "sign_in",
+        kind: AuditKind::SignIn,
         officer: Some("o1"),
         terminal: None,
         at: "2026-11-25T09:00:00+05:00",
@@ -234,7 +235,7 @@ fn audit_commands_never_change_the_database_file() {
     let mut s = Store::open(&db).unwrap();
     for i in 0..3 {
         s.append_audit(&AuditEvent {
-            kind: "sign_in",
+            kind: AuditKind::SignIn,
             officer: Some("o1"),
             terminal: Some("NQZ-01"),
             at: "2026-11-25T09:00:00+05:00",

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use evisa::store::Store;
+use evisa_store::store::Store;
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -22,7 +22,7 @@ fn fixture(case: &str, file: &str) -> PathBuf {
 /// timing check: a read that never ends would otherwise hang the test suite, so the
 /// child is killed after two minutes and the test fails saying so.
 fn run_with(args: &[&std::ffi::OsStr], stdin: Option<std::fs::File>) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_evisa"))
+    let mut child = Command::new(crate::exe_for(args))
         .current_dir(repo())
         .args(args)
         .env_remove("EVISA_CONFIG")
@@ -261,6 +261,21 @@ fn qr_file_dev_zero_and_every_other_input_is_read_with_a_cap() {
     );
     assert_too_large(&o, "stdin");
     assert!(stderr(&o).contains("standard input"), "{}", stderr(&o));
+    // The PIN of `officer add --pin-stdin` is one short line, not whatever stdin holds.
+    let db = tmp.path().join("pins.db");
+    let o = run_with(
+        &[
+            "officer".as_ref(),
+            "add".as_ref(),
+            "O9".as_ref(),
+            "--pin-stdin".as_ref(),
+            "--db".as_ref(),
+            db.as_os_str(),
+        ],
+        Some(std::fs::File::open("/dev/zero").unwrap()),
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("PIN line"), "{}", stderr(&o));
 }
 
 /// PNG bytes of a header that claims `w` × `h` pixels, followed by no real data.
@@ -383,7 +398,7 @@ fn payload_control_sequences_never_reach_the_terminal_raw() {
         }
     }
     // `decode` of a QR whose text is itself hostile.
-    let img = evisa::issue::qr_image(HOSTILE, 6).unwrap();
+    let img = evisa_issuer::qr_image(HOSTILE, 6).unwrap();
     let png = tmp.path().join("hostile.png");
     img.save(&png).unwrap();
     let o = run(&["decode", png.to_str().unwrap()]);
@@ -614,23 +629,28 @@ fn every_key_evisa_fixtures_writes_is_known_as_test_only() {
     for e in std::fs::read_dir(&keys).unwrap() {
         let p = e.unwrap().path();
         if p.extension().is_some_and(|x| x == "toml") {
-            let k = evisa::trust::parse_key_file("x.toml", &std::fs::read_to_string(&p).unwrap())
-                .unwrap();
-            assert!(evisa::trust::is_test_only_key(&k.key), "{}", p.display());
+            let k =
+                evisa_core::trust::parse_key_file("x.toml", &std::fs::read_to_string(&p).unwrap())
+                    .unwrap();
+            assert!(
+                evisa_core::trust::is_test_only_key(&k.key),
+                "{}",
+                p.display()
+            );
             seen += 1;
         }
         if p.extension().is_some_and(|x| x == "pub") {
-            let k = evisa::update::read_root_pub(&p).unwrap();
-            assert!(evisa::trust::is_test_only_key(&k), "{}", p.display());
+            let k = evisa_store::import::read_root_pub(&p).unwrap();
+            assert!(evisa_core::trust::is_test_only_key(&k), "{}", p.display());
             seen += 1;
         }
     }
     for e in std::fs::read_dir(keys.join("test-only-secret")).unwrap() {
         let p = e.unwrap().path();
         if p.extension().is_some_and(|x| x == "key") {
-            let k = evisa::issue::key_from_pem(&std::fs::read_to_string(&p).unwrap()).unwrap();
+            let k = evisa_issuer::key_from_pem(&std::fs::read_to_string(&p).unwrap()).unwrap();
             assert!(
-                evisa::trust::is_test_only_key(&k.verifying_key()),
+                evisa_core::trust::is_test_only_key(&k.verifying_key()),
                 "{}",
                 p.display()
             );
@@ -656,11 +676,11 @@ fn kiosk_start_removes_stale_import_staging_and_applies_the_trust_policy() {
         .unwrap();
     let stale = tmp.path().join(format!(".keys.update-2-{dead}"));
     std::fs::create_dir(&stale).unwrap();
-    let trust = evisa::trust::TrustStore::load_dir(&keys).unwrap();
-    let e = evisa::update::terminal_start(&keys, &trust, false).unwrap_err();
+    let trust = evisa_store::trustdir::load_dir(&keys).unwrap();
+    let e = evisa_store::import::terminal_start(&keys, &trust, false).unwrap_err();
     assert!(e.to_string().contains("TEST-ONLY-issuer-2026.toml"), "{e}");
     assert!(!stale.exists());
     std::fs::create_dir(&stale).unwrap();
-    evisa::update::terminal_start(&keys, &trust, true).unwrap();
+    evisa_store::import::terminal_start(&keys, &trust, true).unwrap();
     assert!(!stale.exists());
 }

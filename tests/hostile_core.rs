@@ -7,13 +7,13 @@
 
 use ciborium::value::{Integer, Value};
 use ed25519_dalek::{Signer, SigningKey};
-use evisa::dates::{self, PartialDate};
-use evisa::mrz::{self, Td3Fields};
-use evisa::payload::{self, Category, Claims, Envelope, Holder, Sex, Visa};
-use evisa::rules::{
+use evisa_core::dates::{self, PartialDate};
+use evisa_core::mrz::{self, Td3Fields};
+use evisa_core::payload::{self, Category, Claims, Envelope, Holder, Sex, Visa};
+use evisa_core::rules::{
     self, Checkpoint, Direction, History, Movement, ReasonCode, ScannedVisa, Verdict,
 };
-use evisa::trust::{self, TrustStore};
+use evisa_core::trust::{self, TrustStore};
 use proptest::prelude::*;
 use time::{Date, macros::date};
 

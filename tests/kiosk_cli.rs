@@ -6,8 +6,8 @@ use std::io::Write as _;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
-use evisa::officers::SignIn;
-use evisa::store::Store;
+use evisa_store::officers::SignIn;
+use evisa_store::store::Store;
 
 fn evisa(args: &[&str], stdin: &str) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_evisa"))

@@ -290,7 +290,7 @@ fn booth_workflow_end_to_end() {
     t.key("y");
     t.wait_exit();
     // Every officer action is in the audit log, with the officer who made it.
-    let mut store = evisa::store::Store::open(&db).unwrap();
+    let mut store = evisa_store::store::Store::open(&db).unwrap();
     let conn = store.connection();
     let mut stmt = conn
         .prepare("SELECT kind, officer FROM audit ORDER BY seq")
@@ -398,7 +398,7 @@ fn far_future_qr(dir: &Path) -> String {
     assert_ne!(far, toml, "fixture field names changed");
     let visa = dir.join("far-future.toml");
     std::fs::write(&visa, far).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_evisa"))
+    let out = Command::new(env!("CARGO_BIN_EXE_evisa-issuer"))
         .current_dir(root())
         .args([
             "issue",

@@ -11,14 +11,14 @@ use ratatui::Terminal as Screen;
 use ratatui::backend::TestBackend;
 use time::macros::date;
 
-use evisa::i18n::Lang;
-use evisa::kiosk::app::{
+use evisa_core::rules::{Checkpoint, Direction};
+use evisa_kiosk::app::{
     HistoryRow, Message, Model, Outcome, Settings, Shown, Stage, TrustSummary, update,
 };
-use evisa::kiosk::view::view;
-use evisa::rules::{Checkpoint, Direction};
-use evisa::scan::{ScanEvent, SourceStatus};
-use evisa::terminal::Terminal;
+use evisa_kiosk::i18n::Lang;
+use evisa_kiosk::view::view;
+use evisa_scan::{ScanEvent, SourceStatus};
+use evisa_store::terminal::Terminal;
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -235,7 +235,7 @@ fn a_large_screen_keeps_the_history_beside_the_verdict() {
 
 #[test]
 fn every_code_stays_visible_when_reasons_outgrow_the_screen() {
-    use evisa::rules::{Reason, ReasonCode};
+    use evisa_core::rules::{Reason, ReasonCode};
     let mut m = model(true);
     let mut sh = shown("several_reasons", date!(2027 - 02 - 01), "ALA");
     for code in [
@@ -290,7 +290,7 @@ fn control_sequences_in_payload_and_mrz_fields_are_shown_escaped_never_raw() {
     }];
     m.trust.newest = Some(HOSTILE.into());
     m.sources[1].detail = Some(HOSTILE.into());
-    m.sources.push(evisa::kiosk::app::SourceState {
+    m.sources.push(evisa_kiosk::app::SourceState {
         name: HOSTILE.into(),
         status: SourceStatus::Connected,
         detail: None,

@@ -1,7 +1,7 @@
 //! Every single-character corruption of a valid MRZ is caught: by a check digit where
 //! ICAO 9303 puts one, or rejected as malformed where the character becomes impossible.
 
-use evisa::mrz::{self, MrzError};
+use evisa_core::mrz::{self, MrzError};
 use time::macros::date;
 
 const TODAY: time::Date = date!(2010 - 01 - 01);

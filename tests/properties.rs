@@ -3,11 +3,11 @@
 //! never panics.
 
 use ed25519_dalek::SigningKey;
-use evisa::dates::PartialDate;
-use evisa::issue;
-use evisa::payload::{self, Category, Claims, Envelope, Holder, Sex, Visa};
-use evisa::rules::{self, Checkpoint, Direction, History, ReasonCode, Verdict};
-use evisa::trust::{self, TrustStore};
+use evisa_core::dates::PartialDate;
+use evisa_core::payload::{self, Category, Claims, Envelope, Holder, Sex, Visa};
+use evisa_core::rules::{self, Checkpoint, Direction, History, ReasonCode, Verdict};
+use evisa_core::trust::{self, TrustStore};
+use evisa_issuer as issue;
 use proptest::prelude::*;
 use time::{Date, macros::date};
 

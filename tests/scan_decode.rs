@@ -1,7 +1,7 @@
 //! Decode pipeline behaviour: panics contained, several codes per frame,
 //! inverted codes, the time budget with an injected clock.
 
-use evisa::scan::{DecodeOptions, decode_all, decode_frame};
+use evisa_scan::{DecodeOptions, decode_all, decode_frame};
 use image::{GrayImage, Luma};
 use qrcode::{EcLevel, QrCode};
 use std::path::Path;

@@ -1,7 +1,7 @@
 //! Property tests standing in for the cargo-fuzz targets (no nightly here):
 //! the same entry points fed arbitrary bytes and sizes must never panic.
 
-use evisa::scan::{DecodeOptions, LineFramer, MrzFramer, WedgeAssembler, decode_frame};
+use evisa_scan::{DecodeOptions, LineFramer, MrzFramer, WedgeAssembler, decode_frame};
 use image::GrayImage;
 use proptest::prelude::*;
 use std::time::Duration;
@@ -86,7 +86,7 @@ proptest! {
         for c in &chunks {
             for line in lf.push(c).into_iter().flatten() {
                 let _ = w.push_line_all(&line);
-                prop_assert!(line.len() <= evisa::scan::framer::MAX_LINE);
+                prop_assert!(line.len() <= evisa_scan::framer::MAX_LINE);
             }
             let _ = mf.push(c);
             let _ = w.push_line_all(&String::from_utf8_lossy(c));

@@ -5,8 +5,8 @@
 //! Regenerate the frames (deterministic) with
 //! `cargo test --release --test scan_replay -- --ignored regenerate_fixture_frames`.
 
-use evisa::scan::sim::simulate_as;
-use evisa::scan::{
+use evisa_scan::sim::simulate_as;
+use evisa_scan::{
     CameraOptions, CancelToken, DecodeOptions, ReplaySource, ScanEvent, SourceStatus, decode_frame,
     spawn_camera, standin_page, standin_payload,
 };
@@ -25,7 +25,7 @@ fn regenerate_fixture_frames() {
     let payload = standin_payload(SEED);
     let page = standin_page(&payload);
     let dir = frames_dir();
-    for cat in evisa::scan::sim::CATEGORIES {
+    for cat in evisa_scan::sim::CATEGORIES {
         let _ = std::fs::remove_dir_all(dir.join(cat));
     }
     let written = simulate_as(&page, &payload, &dir, 2, SEED, "jpg").expect("simulate");

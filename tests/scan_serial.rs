@@ -3,7 +3,7 @@
 //! line, STX/ETX MRZ blocks, and the port vanishing and coming back. Every wait
 //! is bounded; nothing asserts on timings. Skipped (with a note) without socat.
 
-use evisa::scan::{
+use evisa_scan::{
     CancelToken, ScanEvent, SerialConfig, SourceStatus, spawn_barcode_scanner, spawn_mrz_reader,
 };
 use std::io::Write;

@@ -4,14 +4,15 @@
 //! decision the child reported as recorded is in the database, the database opens, and
 //! the audit chain verifies.
 
+use evisa_store::audit::AuditKind;
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use evisa::audit::{self, Verification};
-use evisa::rules::{Direction, Movement};
-use evisa::store::{AuditEvent, NewMovement, Store};
+use evisa_core::rules::{Direction, Movement};
+use evisa_store::audit::{self, Verification};
+use evisa_store::store::{AuditEvent, NewMovement, Store};
 use time::macros::date;
 
 const CHILD_ENV: &str = "EVISA_CRASH_CHILD_DB";
@@ -48,7 +49,7 @@ fn crash_child() {
                 recorded_at: at,
             },
             &AuditEvent {
-                kind: "crossing",
+                kind: AuditKind::Crossing,
                 officer: Some("o1"),
                 terminal: Some("NQZ-01"),
                 at,
@@ -89,7 +90,12 @@ fn sigkill_loses_no_committed_decision() {
     let mut total = 0usize;
     for round in 0..ROUNDS {
         let mut child = Command::new(&exe)
-            .args(["--exact", "crash_child", "--nocapture", "--test-threads=1"])
+            .args([
+                "--exact",
+                "store_crash::crash_child",
+                "--nocapture",
+                "--test-threads=1",
+            ])
             .env(CHILD_ENV, &db)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())

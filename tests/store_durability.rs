@@ -1,11 +1,12 @@
 //! The store under stress: migrating a real schema-v1 file, a full disk, concurrent
 //! writers (kiosk plus a supervisor's import), and private file modes.
 
+use evisa_store::audit::AuditKind;
 use std::path::Path;
 
-use evisa::audit::{self, Verification};
-use evisa::rules::{Direction, Movement};
-use evisa::store::{AuditEvent, NewMovement, SCHEMA_VERSION, Store, StoreError, audit_hash};
+use evisa_core::rules::{Direction, Movement};
+use evisa_store::audit::{self, Verification};
+use evisa_store::store::{AuditEvent, NewMovement, SCHEMA_VERSION, Store, StoreError, audit_hash};
 use rusqlite::{Connection, params};
 use time::macros::date;
 
@@ -45,7 +46,7 @@ const V1_SQL: &str = "CREATE TABLE movements (
 
 fn event<'a>(details: &'a serde_json::Value, kind: &'a str) -> AuditEvent<'a> {
     AuditEvent {
-        kind,
+        kind: AuditKind::parse(kind).expect("a kind the terminal writes"),
         officer: Some("o1"),
         terminal: Some("NQZ-01"),
         at: "2026-11-25T10:00:00+05:00",
@@ -123,7 +124,7 @@ fn v1_database_migrates_to_latest() {
         .connection()
         .query_row("PRAGMA application_id", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(id, evisa::store::APPLICATION_ID);
+    assert_eq!(id, evisa_store::store::APPLICATION_ID);
     assert_eq!(s.history("EV1").unwrap().movements.len(), 1);
     assert_eq!(s.history("EV9").unwrap().revoked.as_deref(), Some("fraud"));
     let head = s.audit_head().unwrap();
@@ -262,17 +263,19 @@ fn concurrent_writers_lose_nothing() {
     let sup = {
         let path = path.clone();
         std::thread::spawn(move || {
-            let root = evisa::update::test_root_key();
+            let root = evisa_testkit::samples::test_root_key();
             let mut s = Store::open(&path).unwrap();
             for seq in 1..=10u64 {
-                let list =
-                    evisa::update::Content::RevokedVisas(vec![evisa::update::RevokedEntry {
+                let list = evisa_core::update::Content::RevokedVisas(vec![
+                    evisa_core::update::RevokedEntry {
                         visa_number: format!("EVR{seq}"),
                         reason: "x".into(),
-                    }]);
-                let bytes = evisa::update::sign(&list, seq, "2026-11-25T08:00:00Z", &root).unwrap();
-                let u = evisa::update::parse(&bytes, &root.verifying_key()).unwrap();
-                evisa::update::import(&u, &mut s, Path::new("unused"), "now", None).unwrap();
+                    },
+                ]);
+                let bytes =
+                    evisa_core::update::sign(&list, seq, "2026-11-25T08:00:00Z", &root).unwrap();
+                let u = evisa_core::update::parse(&bytes, &root.verifying_key()).unwrap();
+                evisa_store::import::import(&u, &mut s, Path::new("unused"), "now", None).unwrap();
             }
         })
     };
@@ -325,17 +328,18 @@ fn supervisor_cli_import_while_the_kiosk_records() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("shared.db");
     let mut s = Store::open(&path).unwrap();
-    let root = evisa::update::test_root_key();
+    let root = evisa_testkit::samples::test_root_key();
     let files: Vec<_> = (1..=6u64)
         .map(|seq| {
-            let list = evisa::update::Content::RevokedVisas(vec![evisa::update::RevokedEntry {
-                visa_number: format!("EVR{seq}"),
-                reason: "x".into(),
-            }]);
+            let list =
+                evisa_core::update::Content::RevokedVisas(vec![evisa_core::update::RevokedEntry {
+                    visa_number: format!("EVR{seq}"),
+                    reason: "x".into(),
+                }]);
             let f = dir.path().join(format!("r{seq}.evu"));
             std::fs::write(
                 &f,
-                evisa::update::sign(&list, seq, "2026-11-25T08:00:00Z", &root).unwrap(),
+                evisa_core::update::sign(&list, seq, "2026-11-25T08:00:00Z", &root).unwrap(),
             )
             .unwrap();
             f

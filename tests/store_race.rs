@@ -8,12 +8,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Barrier};
 
-use evisa::audit::{self, Verification};
-use evisa::kiosk::app::{Command as KioskCommand, Message};
-use evisa::kiosk::worker;
-use evisa::rules::{Checkpoint, Direction, ReasonCode, Verdict};
-use evisa::store::Store;
-use evisa::terminal::Terminal;
+use evisa_core::rules::{Checkpoint, Direction, ReasonCode, Verdict};
+use evisa_kiosk::app::{Command as KioskCommand, Message};
+use evisa_kiosk::worker;
+use evisa_store::audit::{self, Verification};
+use evisa_store::store::Store;
+use evisa_store::terminal::Terminal;
 use time::macros::date;
 
 const PROCESSES: usize = 8;

@@ -9,10 +9,9 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use ed25519_dalek::SigningKey;
-use evisa::audit::{self, Verification};
-use evisa::store::Store;
-use evisa::trust::TrustStore;
-use evisa::update::{self, Content, KeyFileEntry};
+use evisa_core::update::{self, Content, KeyFileEntry};
+use evisa_store::audit::{self, Verification};
+use evisa_store::store::Store;
 use time::macros::date;
 
 const ROUNDS: u64 = 20;
@@ -28,7 +27,7 @@ fn trust_update(seq: u64) -> Vec<u8> {
             let k = SigningKey::from_bytes(&[seq as u8 * 2 + i + 1; 32]);
             KeyFileEntry {
                 file: format!("signer-{i}.toml"),
-                text: evisa::trust::render_key_file(
+                text: evisa_core::trust::render_key_file(
                     &format!("round {seq} key {i}"),
                     &k.verifying_key(),
                     date!(2026 - 01 - 01),
@@ -41,13 +40,13 @@ fn trust_update(seq: u64) -> Vec<u8> {
         &Content::Trust(keys),
         seq,
         "2026-11-25T08:00:00Z",
-        &update::test_root_key(),
+        &evisa_testkit::samples::test_root_key(),
     )
     .unwrap()
 }
 
 fn labels(keys: &Path) -> Vec<String> {
-    let t = TrustStore::load_dir(keys).unwrap_or_else(|e| panic!("trust folder: {e}"));
+    let t = evisa_store::trustdir::load_dir(keys).unwrap_or_else(|e| panic!("trust folder: {e}"));
     let mut l: Vec<String> = t.keys().iter().map(|k| k.label.clone()).collect();
     l.sort();
     l
@@ -99,7 +98,7 @@ fn killed_trust_imports_leave_a_whole_folder() {
             std::fs::create_dir(&dir).unwrap();
             let Content::Trust(k) = update::parse(
                 &std::fs::read(&file).unwrap(),
-                &update::test_root_key().verifying_key(),
+                &evisa_testkit::samples::test_root_key().verifying_key(),
             )
             .unwrap()
             .content
@@ -152,7 +151,9 @@ fn killed_trust_imports_leave_a_whole_folder() {
         assert!(left.is_empty(), "round {seq}: left behind: {left:?}");
         let s = Store::open(&db).unwrap();
         assert_eq!(
-            s.last_update_of("trust").unwrap().map(|u| u.seq),
+            s.last_update_of(update::Kind::Trust)
+                .unwrap()
+                .map(|u| u.seq),
             Some(seq as i64)
         );
         prev = new;

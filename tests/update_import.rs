@@ -5,14 +5,15 @@
 //! a TEST-ONLY one (and TEST-ONLY issuer keys) outside training, refuses a root key
 //! file others can replace, and cleans up what killed imports left behind.
 
+use evisa_store::audit::AuditKind;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use ed25519_dalek::SigningKey;
-use evisa::audit::{self, Verification};
-use evisa::store::{AuditEvent, Store};
-use evisa::update::{self, Content, KeyFileEntry, RevokedEntry};
+use evisa_core::update::{self, Content, KeyFileEntry, RevokedEntry};
+use evisa_store::audit::{self, Verification};
+use evisa_store::store::{AuditEvent, Store};
 use time::macros::date;
 
 fn repo() -> PathBuf {
@@ -37,7 +38,7 @@ fn booth() -> Booth {
     let db = dir.join("booth.db");
     let mut s = Store::open(&db).unwrap();
     s.append_audit(&AuditEvent {
-        kind: "sign_in",
+        kind: AuditKind::SignIn,
         officer: Some("o1"),
         terminal: None,
         at: "2026-11-25T09:00:00+05:00",
@@ -118,7 +119,7 @@ fn db_state(db: &Path) -> (Vec<u8>, Vec<u8>, String) {
 }
 
 fn root() -> SigningKey {
-    update::test_root_key()
+    evisa_testkit::samples::test_root_key()
 }
 
 fn revocations(seq: u64, visas: &[&str]) -> Vec<u8> {
@@ -141,7 +142,7 @@ fn revocations(seq: u64, visas: &[&str]) -> Vec<u8> {
 /// A trust update: the sample issuer key, the 2025 key, and one new key; the sample
 /// issuer key revoked.
 fn trust_update(seq: u64) -> Vec<u8> {
-    let mut keys = match update::trust_content_from_dir(&repo().join("keys")).unwrap() {
+    let mut keys = match evisa_issuer::trust_content_from_dir(&repo().join("keys")).unwrap() {
         Content::Trust(k) => k,
         _ => unreachable!(),
     };
@@ -153,7 +154,7 @@ fn trust_update(seq: u64) -> Vec<u8> {
     let new = SigningKey::from_bytes(&[seq as u8; 32]);
     keys.push(KeyFileEntry {
         file: "TEST-ONLY-new-signer.toml".into(),
-        text: evisa::trust::render_key_file(
+        text: evisa_core::trust::render_key_file(
             "new signer",
             &new.verifying_key(),
             date!(2026 - 06 - 01),
@@ -304,7 +305,7 @@ fn trust_update_swaps_the_folder() {
     }
     assert!(after.contains_key("TEST-ONLY-new-signer.toml"));
     assert!(after.contains_key(update::STATE_FILE));
-    let t = evisa::trust::TrustStore::load_dir(&b.keys).unwrap();
+    let t = evisa_store::trustdir::load_dir(&b.keys).unwrap();
     assert_eq!(t.keys().len(), 3);
     assert!(
         t.keys()
@@ -312,7 +313,7 @@ fn trust_update_swaps_the_folder() {
             .any(|k| k.source == "TEST-ONLY-issuer-2026.toml" && k.revoked)
     );
     let s = Store::open_existing(&b.db).unwrap();
-    assert_eq!(s.last_update().unwrap().unwrap().kind, "trust");
+    assert_eq!(s.last_update().unwrap().unwrap().kind.as_str(), "trust");
     drop(s);
     // No staging folders left behind.
     let names: Vec<_> = std::fs::read_dir(&b.dir)
@@ -359,7 +360,7 @@ fn sign_command_round_trip() {
     )
     .unwrap();
     let out = b.dir.join("r.evu");
-    let o = Command::new(env!("CARGO_BIN_EXE_evisa"))
+    let o = Command::new(env!("CARGO_BIN_EXE_evisa-issuer"))
         .args(["update", "sign", "--seq", "1", "--root-key"])
         .arg(repo().join("keys/test-only-secret/TEST-ONLY-update-root.key"))
         .arg("--revoked-visas")
@@ -397,7 +398,7 @@ fn hand_signed(body: &str) -> Vec<u8> {
 #[test]
 fn validly_signed_but_invalid_contents_change_nothing() {
     let b = booth();
-    let kid = evisa::trust::hex(&evisa::trust::kid_of(&root().verifying_key()));
+    let kid = evisa_core::trust::hex(&evisa_core::trust::kid_of(&root().verifying_key()));
     let key = std::fs::read_to_string(repo().join("keys/TEST-ONLY-issuer-2026.toml")).unwrap();
     let body = |file: &str, text: &str| {
         serde_json::json!({
@@ -487,14 +488,14 @@ fn sample_update_files_behave_as_named() {
     let dir = repo().join("fixtures/updates");
     // Reproducible by `evisa fixtures`.
     let tmp = tempfile::tempdir().unwrap();
-    update::write_sample_updates(tmp.path(), &repo().join("keys")).unwrap();
+    evisa_testkit::samples::write_sample_updates(tmp.path(), &repo().join("keys")).unwrap();
     assert_eq!(
         snapshot(&dir),
         snapshot(tmp.path()),
         "run `cargo run -- fixtures`"
     );
     let keys = tmp.path().join("keys");
-    update::write_test_root(&keys).unwrap();
+    evisa_testkit::samples::write_test_root(&keys).unwrap();
     for f in [
         "TEST-ONLY-update-root.pub",
         "test-only-secret/TEST-ONLY-update-root.key",
@@ -761,7 +762,7 @@ fn stale_staging_folder_from_a_killed_import_is_removed_at_the_next_import() {
     assert!(live.exists());
     // The folder still loads: the clean-up touched nothing else.
     assert_eq!(
-        evisa::trust::TrustStore::load_dir(&b.keys)
+        evisa_store::trustdir::load_dir(&b.keys)
             .unwrap()
             .keys()
             .len(),

@@ -1,9 +1,9 @@
 //! Untrusted QR text (and its decoded bytes) through the whole verification path.
 #![no_main]
 
-use evisa::payload;
-use evisa::rules::{self, Checkpoint, Direction, History};
-use evisa::trust::TrustStore;
+use evisa_core::payload;
+use evisa_core::rules::{self, Checkpoint, Direction, History};
+use evisa_core::trust::TrustStore;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -3,7 +3,7 @@
 //! pixels: `cargo +nightly fuzz run scan_decode_frame`.
 #![no_main]
 
-use evisa::scan::{DecodeOptions, decode_frame};
+use evisa_scan::{DecodeOptions, decode_frame};
 use image::GrayImage;
 use libfuzzer_sys::fuzz_target;
 use std::time::Duration;

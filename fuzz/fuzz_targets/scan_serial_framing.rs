@@ -2,7 +2,7 @@
 //! arbitrary bytes split at arbitrary points: `cargo +nightly fuzz run scan_serial_framing`.
 #![no_main]
 
-use evisa::scan::{LineFramer, MrzFramer, WedgeAssembler};
+use evisa_scan::{LineFramer, MrzFramer, WedgeAssembler};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -18,7 +18,7 @@ fuzz_target!(|data: &[u8]| {
         let chunk = &bytes[prev..p];
         prev = p;
         for line in lf.push(chunk).into_iter().flatten() {
-            assert!(line.len() <= evisa::scan::framer::MAX_LINE);
+            assert!(line.len() <= evisa_scan::framer::MAX_LINE);
             let _ = w.push_line_all(&line);
         }
         let _ = mf.push(chunk);

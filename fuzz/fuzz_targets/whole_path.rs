@@ -11,11 +11,11 @@ use std::sync::OnceLock;
 
 use ciborium::value::{Integer, Value};
 use ed25519_dalek::{Signer, SigningKey};
-use evisa::dates::{self, PartialDate};
-use evisa::mrz::Td3Fields;
-use evisa::payload::{self, Category, Claims, Envelope, Holder, Sex, Visa};
-use evisa::rules::{self, Checkpoint, Direction, History, Movement, ReasonCode, Verdict};
-use evisa::trust::{self, TrustStore};
+use evisa_core::dates::{self, PartialDate};
+use evisa_core::mrz::Td3Fields;
+use evisa_core::payload::{self, Category, Claims, Envelope, Holder, Sex, Visa};
+use evisa_core::rules::{self, Checkpoint, Direction, History, Movement, ReasonCode, Verdict};
+use evisa_core::trust::{self, TrustStore};
 use libfuzzer_sys::arbitrary::{Result, Unstructured};
 use libfuzzer_sys::fuzz_target;
 use time::Date;

@@ -1,0 +1,15 @@
+//! The officer's booth terminal UI, in The Elm Architecture: [`app`] (model, messages,
+//! update), [`view`] (drawing), [`worker`] (the thread that owns the database),
+//! [`runtime`] (the event loop, devices, signals, terminal restore), plus the kiosk's
+//! [`config`] file and the message catalogues ([`i18n`]).
+#![forbid(unsafe_code)]
+
+pub mod app;
+pub mod bigtext;
+pub mod config;
+pub mod i18n;
+pub mod runtime;
+pub mod view;
+pub mod worker;
+
+pub use runtime::{KioskArgs, KioskError, run};

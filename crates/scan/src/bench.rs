@@ -1,0 +1,229 @@
+//! Decode benchmark over folders in the `qr-corpus` layout: per folder (and
+//! recursively per sub-folder), images read / total — read meaning the decoded
+//! text equals `NAME.txt` beside the image, trailing newline trimmed — and the
+//! median and p95 decode time in-process (image loading excluded), one thread.
+
+use super::decode::{DecodeOptions, decode_frame};
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// Which decoder the benchmark runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BenchDecoder {
+    /// The full `decode_frame` pipeline.
+    Pipeline(DecodeOptions),
+    /// Plain rqrr: `PreparedImage::prepare` + `detect_grids` + `decode` (baseline).
+    PlainRqrr,
+}
+
+/// Figures for one folder.
+#[derive(Debug, Clone, Default)]
+pub struct BenchRow {
+    pub dir: PathBuf,
+    pub read: usize,
+    pub total: usize,
+    pub median_ms: f64,
+    pub p95_ms: f64,
+    /// Median on-CPU time of the decoding thread (Linux schedstat), which a
+    /// loaded machine does not inflate; 0 when unavailable.
+    pub cpu_median_ms: f64,
+    /// The same counts restricted to images whose expected text is ASCII.
+    pub ascii_read: usize,
+    pub ascii_total: usize,
+    /// Images not read (file names), for inspection.
+    pub missed: Vec<String>,
+    /// Which attempt read how many images.
+    pub attempts: BTreeMap<&'static str, usize>,
+}
+
+/// The whole report; `Display` prints the table.
+#[derive(Debug, Clone, Default)]
+pub struct BenchReport {
+    pub rows: Vec<BenchRow>,
+    /// Sum over all rows.
+    pub total: BenchRow,
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+fn is_image(p: &Path) -> bool {
+    matches!(
+        p.extension()
+            .and_then(|e| e.to_str())
+            .map(|e| e.to_ascii_lowercase())
+            .as_deref(),
+        Some("png" | "jpg" | "jpeg" | "webp")
+    )
+}
+
+fn collect(dir: &Path, out: &mut BTreeMap<PathBuf, Vec<(PathBuf, String)>>) {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut entries: Vec<PathBuf> = rd.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    entries.sort();
+    for p in entries {
+        if p.is_dir() {
+            collect(&p, out);
+        } else if is_image(&p)
+            && let Ok(t) = std::fs::read_to_string(p.with_extension("txt"))
+        {
+            {
+                let t = t.strip_suffix('\n').unwrap_or(&t);
+                let t = t.strip_suffix('\r').unwrap_or(t).to_string();
+                out.entry(dir.to_path_buf()).or_default().push((p, t));
+            }
+        }
+    }
+}
+
+/// On-CPU nanoseconds of the calling thread (`/proc/thread-self/schedstat`).
+fn thread_cpu_ns() -> Option<u64> {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
+/// Plain rqrr, the baseline, panics caught.
+pub fn plain_rqrr(img: &image::GrayImage) -> Option<String> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let mut p = rqrr::PreparedImage::prepare(img.clone());
+        p.detect_grids()
+            .iter()
+            .find_map(|g| g.decode().ok().map(|(_, s)| s))
+    }))
+    .ok()
+    .flatten()
+}
+
+/// Run the benchmark with the default pipeline (no time budget); the report's
+/// `Display` is the table.
+pub fn bench_dirs(dirs: &[PathBuf]) -> BenchReport {
+    bench_dirs_with(
+        dirs,
+        BenchDecoder::Pipeline(DecodeOptions {
+            budget: None,
+            ..Default::default()
+        }),
+    )
+}
+
+/// Run the benchmark with a chosen decoder; prints nothing.
+pub fn bench_dirs_with(dirs: &[PathBuf], decoder: BenchDecoder) -> BenchReport {
+    let mut groups = BTreeMap::new();
+    for d in dirs {
+        collect(d, &mut groups);
+    }
+    let mut report = BenchReport::default();
+    let mut all_times = Vec::new();
+    let mut all_cpu = Vec::new();
+    for (dir, items) in groups {
+        let mut row = BenchRow {
+            dir,
+            ..Default::default()
+        };
+        let mut times = Vec::new();
+        let mut cpu = Vec::new();
+        for (path, expected) in items {
+            let Ok(img) = image::open(&path) else {
+                row.total += 1;
+                row.missed.push(format!("{} (unreadable)", path.display()));
+                continue;
+            };
+            let g = img.to_luma8();
+            let c0 = thread_cpu_ns();
+            let t0 = Instant::now();
+            let (text, attempt) = match decoder {
+                BenchDecoder::Pipeline(o) => match decode_frame(&g, &o) {
+                    Some(d) => (Some(d.text), d.attempt),
+                    None => (None, ""),
+                },
+                BenchDecoder::PlainRqrr => (plain_rqrr(&g), "rqrr-plain"),
+            };
+            times.push(t0.elapsed().as_secs_f64() * 1000.0);
+            if let (Some(a), Some(b)) = (c0, thread_cpu_ns()) {
+                cpu.push(b.saturating_sub(a) as f64 / 1e6);
+            }
+            row.total += 1;
+            let ascii = expected.is_ascii();
+            row.ascii_total += usize::from(ascii);
+            // trailing line ends trimmed on both sides (some corpus texts end in CRLF)
+            let trim = |t: &str| t.trim_end_matches(['\r', '\n']).to_string();
+            if text.as_deref().map(trim) == Some(trim(&expected)) {
+                row.read += 1;
+                row.ascii_read += usize::from(ascii);
+                *row.attempts.entry(attempt).or_default() += 1;
+            } else {
+                row.missed.push(
+                    path.file_name()
+                        .map(|f| f.to_string_lossy().into_owned())
+                        .unwrap_or_default(),
+                );
+            }
+        }
+        all_times.extend(times.iter().copied());
+        all_cpu.extend(cpu.iter().copied());
+        cpu.sort_by(f64::total_cmp);
+        row.cpu_median_ms = percentile(&cpu, 0.5);
+        times.sort_by(f64::total_cmp);
+        row.median_ms = percentile(&times, 0.5);
+        row.p95_ms = percentile(&times, 0.95);
+        report.total.read += row.read;
+        report.total.total += row.total;
+        report.total.ascii_read += row.ascii_read;
+        report.total.ascii_total += row.ascii_total;
+        for (k, v) in &row.attempts {
+            *report.total.attempts.entry(k).or_default() += v;
+        }
+        report.rows.push(row);
+    }
+    all_times.sort_by(f64::total_cmp);
+    report.total.dir = PathBuf::from("TOTAL");
+    report.total.median_ms = percentile(&all_times, 0.5);
+    report.total.p95_ms = percentile(&all_times, 0.95);
+    all_cpu.sort_by(f64::total_cmp);
+    report.total.cpu_median_ms = percentile(&all_cpu, 0.5);
+    report
+}
+
+impl fmt::Display for BenchReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "{:<60} {:>9} {:>10} {:>10} {:>8} {:>8}",
+            "folder", "read", "ascii", "median ms", "p95 ms", "cpu med"
+        )?;
+        for r in self.rows.iter().chain(std::iter::once(&self.total)) {
+            writeln!(
+                f,
+                "{:<60} {:>4}/{:<4} {:>4}/{:<5} {:>10.1} {:>8.1} {:>8.1}",
+                r.dir.display(),
+                r.read,
+                r.total,
+                r.ascii_read,
+                r.ascii_total,
+                r.median_ms,
+                r.p95_ms,
+                r.cpu_median_ms
+            )?;
+        }
+        let a: Vec<String> = self
+            .total
+            .attempts
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        writeln!(f, "reads by attempt: {}", a.join(" "))
+    }
+}

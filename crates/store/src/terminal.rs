@@ -1,0 +1,241 @@
+//! The verification service of one booth: the pure rules wired to the trust folder,
+//! the SQLite store and the clock. The CLI's `verify` and the kiosk both go through
+//! here, so a verdict means the same thing wherever it is shown.
+//!
+//! Recording is decided where it is written: the visa's history is read, the rules
+//! run and the crossing (or the REJECT) is audited inside one `BEGIN IMMEDIATE`
+//! transaction, so booths recording the same single-entry visa at once admit it once,
+//! and the decision returned (and shown) is the one that was recorded.
+
+use crate::audit::AuditKind;
+use std::path::{Path, PathBuf};
+
+use time::{Date, OffsetDateTime};
+
+use crate::store::{AuditEvent, NewMovement, Store, StoreError};
+use evisa_core::dates::KZ_OFFSET;
+use evisa_core::payload::Claims;
+use evisa_core::rules::{
+    self, Checkpoint, Decision, Direction, History, Movement, ScannedVisa, Verdict,
+};
+use evisa_core::trust::{TrustError, TrustStore};
+
+/// The checkpoint date: today in Kazakhstan time (UTC+5), spec §4.
+pub fn kazakhstan_today() -> Date {
+    OffsetDateTime::now_utc().to_offset(KZ_OFFSET).date()
+}
+
+/// Current time in Kazakhstan as RFC 3339, for record timestamps.
+pub fn kazakhstan_now_rfc3339() -> String {
+    OffsetDateTime::now_utc()
+        .to_offset(KZ_OFFSET)
+        .replace_nanosecond(0)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_default()
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TerminalError {
+    #[error(transparent)]
+    Trust(#[from] TrustError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("recording needs a database (--db FILE)")]
+    NoDatabase,
+    #[error("only an ACCEPT can be recorded as a crossing (this verdict is {0})")]
+    NotAccepted(&'static str),
+}
+
+/// A decision as it was written to the database: the one to show.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recorded {
+    /// Made on the history read inside the recording transaction. A REJECT here after
+    /// an ACCEPT was shown means another booth recorded the visa in between.
+    pub decision: Decision,
+    /// The crossing's movement id when the decision was an ACCEPT and was recorded.
+    pub movement_id: Option<i64>,
+}
+
+/// A booth's verifier: a trust store and, when recording, a database.
+pub struct Terminal {
+    pub trust: TrustStore,
+    pub trust_dir: PathBuf,
+    pub store: Option<Store>,
+}
+
+impl Terminal {
+    pub fn open(trust_dir: &Path, db: Option<&Path>) -> Result<Self, TerminalError> {
+        let trust = crate::trustdir::load_dir(trust_dir)?;
+        let store = db.map(Store::open).transpose()?;
+        Ok(Terminal {
+            trust,
+            trust_dir: trust_dir.to_path_buf(),
+            store,
+        })
+    }
+
+    /// Runs every rule of spec §4. Reads history from the database when one is open;
+    /// without one, the visa has no recorded crossings.
+    pub fn verify(&self, qr: &str, mrz: &str, at: &Checkpoint) -> Result<Decision, TerminalError> {
+        let scanned = rules::read_visa(qr, &self.trust);
+        let history = match (&self.store, &scanned.claims) {
+            (Some(store), Some(c)) => store.history(&c.visa.number)?,
+            _ => History::default(),
+        };
+        Ok(rules::decide(&scanned, mrz, &history, at))
+    }
+
+    /// Appends a verdict to the audit log, without recording a crossing.
+    pub fn audit_verdict(
+        &mut self,
+        decision: &Decision,
+        at: &Checkpoint,
+        officer: Option<&str>,
+        terminal_id: Option<&str>,
+    ) -> Result<i64, TerminalError> {
+        let store = self.store.as_mut().ok_or(TerminalError::NoDatabase)?;
+        let details = verdict_details(decision, at);
+        Ok(store.append_audit(&AuditEvent {
+            kind: AuditKind::Verdict,
+            officer,
+            terminal: terminal_id,
+            at: &kazakhstan_now_rfc3339(),
+            details: &details,
+        })?)
+    }
+
+    /// Verifies and records in one transaction: an ACCEPT becomes a crossing with its
+    /// audit row, a REJECT an audited verdict. The returned decision is the recorded
+    /// one; durable when this returns.
+    pub fn verify_and_record(
+        &mut self,
+        qr: &str,
+        mrz: &str,
+        at: &Checkpoint,
+        officer: Option<&str>,
+        terminal_id: Option<&str>,
+    ) -> Result<Recorded, TerminalError> {
+        let scanned = rules::read_visa(qr, &self.trust);
+        self.decide_and_write(&scanned, mrz, at, officer, terminal_id, None)
+    }
+
+    /// Records an ACCEPT shown earlier (the kiosk's F5), with the officer's checklist
+    /// confirmation (`checklist_confirm` details) when given, all in one transaction.
+    /// The rules run again on the history read inside it: when another booth recorded
+    /// the visa since (or it was revoked), the result is that REJECT, audited as a
+    /// verdict, and no crossing. Durable when this returns.
+    pub fn record(
+        &mut self,
+        decision: &Decision,
+        at: &Checkpoint,
+        officer: Option<&str>,
+        terminal_id: Option<&str>,
+        confirmation: Option<&serde_json::Value>,
+    ) -> Result<Recorded, TerminalError> {
+        let (Verdict::Accept, Some(visa), Some(passport)) =
+            (decision.verdict, &decision.visa, &decision.passport)
+        else {
+            return Err(TerminalError::NotAccepted(decision.verdict.as_str()));
+        };
+        // An ACCEPT was decided on an authentic code with no failing reason, and the
+        // rules read only the visa, the reasons and the signer of a scan, so the scan
+        // is rebuilt from the decision; the passport's own MRZ lines are parsed again.
+        let scanned = ScannedVisa {
+            claims: Some(Claims {
+                issuer: String::new(),
+                issued_at: 0,
+                expires_at: 0,
+                visa: visa.clone(),
+            }),
+            authentic: true,
+            reasons: Vec::new(),
+            signer: decision.signer.clone(),
+            foreign: false,
+        };
+        let mrz = passport.lines.join("\n");
+        self.decide_and_write(&scanned, &mrz, at, officer, terminal_id, confirmation)
+    }
+
+    fn decide_and_write(
+        &mut self,
+        scanned: &ScannedVisa,
+        mrz: &str,
+        at: &Checkpoint,
+        officer: Option<&str>,
+        terminal_id: Option<&str>,
+        confirmation: Option<&serde_json::Value>,
+    ) -> Result<Recorded, TerminalError> {
+        let store = self.store.as_mut().ok_or(TerminalError::NoDatabase)?;
+        let tx = store.write()?;
+        let history = match &scanned.claims {
+            Some(c) => tx.history(&c.visa.number)?,
+            None => History::default(),
+        };
+        let decision = rules::decide(scanned, mrz, &history, at);
+        let now = kazakhstan_now_rfc3339();
+        let event = |kind, details| AuditEvent {
+            kind,
+            officer,
+            terminal: terminal_id,
+            at: &now,
+            details,
+        };
+        if let Some(details) = confirmation {
+            tx.append_audit(&event(AuditKind::ChecklistConfirm, details))?;
+        }
+        let details = verdict_details(&decision, at);
+        let movement_id = match (decision.verdict, &decision.visa, &decision.passport) {
+            (Verdict::Accept, Some(visa), Some(passport)) => Some(tx.record_crossing(
+                &NewMovement {
+                    visa_number: &visa.number,
+                    movement: &Movement {
+                        direction: at.direction,
+                        date: at.date,
+                        checkpoint: at.code.clone(),
+                    },
+                    document_number: &passport.document_number,
+                    officer,
+                    terminal: terminal_id,
+                    recorded_at: &now,
+                },
+                &event(AuditKind::Crossing, &details),
+            )?),
+            _ => {
+                tx.append_audit(&event(AuditKind::Verdict, &details))?;
+                None
+            }
+        };
+        tx.commit()?;
+        Ok(Recorded {
+            decision,
+            movement_id,
+        })
+    }
+}
+
+/// What the audit log keeps of a verdict: enough to reconstruct the decision, without
+/// the raw QR (it is re-derivable from the visa number by the issuer).
+pub fn verdict_details(d: &Decision, at: &Checkpoint) -> serde_json::Value {
+    serde_json::json!({
+        "verdict": d.verdict.as_str(),
+        "codes": d.reasons.iter().map(|r| r.code.as_str()).collect::<Vec<_>>(),
+        "visa": d.visa.as_ref().map(|v| v.number.clone()),
+        "document": d.passport.as_ref().map(|p| format!("{} {}", p.issuing_state, p.document_number)),
+        "checkpoint": at.code,
+        "date": at.date.to_string(),
+        "direction": at.direction.as_str(),
+    })
+}
+
+/// Convenience for callers that build a checkpoint from settings.
+pub fn checkpoint(date: Date, code: &str, direction: Direction) -> Checkpoint {
+    Checkpoint {
+        date,
+        code: code.to_string(),
+        direction,
+    }
+}
