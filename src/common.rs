@@ -2,6 +2,7 @@
 //! the small readers of dates and images that their commands take.
 
 use std::path::Path;
+use std::process::ExitCode;
 
 use anyhow::{Result, anyhow};
 use time::Date;
@@ -9,6 +10,29 @@ use time::Date;
 use evisa_core::dates;
 use evisa_core::untrusted::printable;
 use evisa_store::files;
+
+/// A binary's whole life: parse the command line (help and version exit 0, usage
+/// errors 2), run it, and report an error once, escaped, with exit status 2.
+pub fn main_with<C: clap::Parser>(prog: &str, run: impl FnOnce(C) -> Result<ExitCode>) -> ExitCode {
+    let cli = match C::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("{prog}: error: {}", printable_lines(&error_chain(&e)));
+            ExitCode::from(2)
+        }
+    }
+}
 
 /// Reads an image with its file size capped, then decodes it with its pixel size
 /// and memory capped.
@@ -29,7 +53,7 @@ pub fn printable_lines(s: &str) -> String {
 
 /// The error and its causes on one line, skipping a cause that the message before it
 /// already quotes (the library's errors name their source in their own text).
-pub fn error_chain(e: &anyhow::Error) -> String {
+fn error_chain(e: &anyhow::Error) -> String {
     let mut out = String::new();
     for cause in e.chain() {
         let text = cause.to_string();

@@ -21,7 +21,7 @@ use evisa_store::terminal::{self, Terminal};
 mod common;
 mod officer;
 
-use common::{decode_image, error_chain, parse_date, printable_lines};
+use common::{decode_image, parse_date, printable_lines};
 
 #[derive(Parser)]
 #[command(
@@ -153,24 +153,7 @@ struct VerifyArgs {
 }
 
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
-        Ok(c) => c,
-        Err(e) => {
-            let _ = e.print();
-            return if e.use_stderr() {
-                ExitCode::from(2)
-            } else {
-                ExitCode::SUCCESS
-            };
-        }
-    };
-    match run(cli) {
-        Ok(code) => code,
-        Err(e) => {
-            eprintln!("evisa: error: {}", printable_lines(&error_chain(&e)));
-            ExitCode::from(2)
-        }
-    }
+    common::main_with("evisa", run)
 }
 
 fn run(cli: Cli) -> Result<ExitCode> {

@@ -19,7 +19,7 @@ use evisa_store::files::{self, read_capped_text};
 #[path = "../common.rs"]
 mod common;
 
-use common::{decode_image, error_chain, parse_date, printable_lines};
+use common::{decode_image, parse_date};
 
 #[derive(Parser)]
 #[command(
@@ -140,24 +140,7 @@ enum BenchCommand {
 }
 
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
-        Ok(c) => c,
-        Err(e) => {
-            let _ = e.print();
-            return if e.use_stderr() {
-                ExitCode::from(2)
-            } else {
-                ExitCode::SUCCESS
-            };
-        }
-    };
-    match run(cli) {
-        Ok(code) => code,
-        Err(e) => {
-            eprintln!("evisa-issuer: error: {}", printable_lines(&error_chain(&e)));
-            ExitCode::from(2)
-        }
-    }
+    common::main_with("evisa-issuer", run)
 }
 
 fn run(cli: Cli) -> Result<ExitCode> {

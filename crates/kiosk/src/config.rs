@@ -109,6 +109,9 @@ pub struct KioskConfig {
     pub terminal_id: String,
     pub direction: Direction,
     pub database: PathBuf,
+    /// Whether the file named `database` (rather than leaving the default): demo mode
+    /// refuses such a file, since its supervisor signs in without a PIN.
+    pub database_configured: bool,
     pub trust_store: PathBuf,
     /// The pinned public half of the ministry's update root key (SPKI PEM). No
     /// default: a trust anchor is never a path the program chose by itself.
@@ -132,6 +135,7 @@ impl Default for KioskConfig {
             terminal_id: "kiosk-1".into(),
             direction: Direction::Entry,
             database: "evisa.db".into(),
+            database_configured: false,
             trust_store: "keys".into(),
             update_root_key: None,
             training: false,
@@ -247,6 +251,7 @@ impl KioskConfig {
             }
             Ok(if p.is_absolute() { p } else { base.join(p) })
         };
+        let database_configured = raw.database.is_some();
         let database = path(raw.database, d.database, "database")?;
         let trust_store = path(raw.trust_store, d.trust_store, "trust_store")?;
         let update_root_key = raw
@@ -305,6 +310,7 @@ impl KioskConfig {
             terminal_id,
             direction,
             database,
+            database_configured,
             trust_store,
             update_root_key,
             training: raw.training.unwrap_or(false),

@@ -44,11 +44,6 @@ pub enum KioskError {
     },
     #[error("cannot start the log: {0}")]
     Log(String),
-    #[error("cannot read the configuration {path}: {source}")]
-    ReadConfig {
-        path: String,
-        source: std::io::Error,
-    },
     #[error(transparent)]
     Store(#[from] evisa_store::StoreError),
     #[error(transparent)]
@@ -279,18 +274,6 @@ fn start_log(path: &std::path::Path) -> Result<()> {
         .map_err(|e| KioskError::Log(e.to_string()))
 }
 
-/// Whether a configuration file names a `database`. Demo mode must never sign its
-/// password-less supervisor in on a real database, so `--demo` refuses such a file.
-fn config_names_database(path: &std::path::Path) -> Result<bool> {
-    let text = std::fs::read_to_string(path).map_err(|source| KioskError::ReadConfig {
-        path: path.display().to_string(),
-        source,
-    })?;
-    // A malformed file is reported by the configuration loader, which runs first.
-    let table: toml::Table = text.parse().unwrap_or_default();
-    Ok(table.contains_key("database"))
-}
-
 /// Whoever can write the trust store, the configuration or the database can forge a
 /// verdict: world-writable refuses to start, group-writable warns.
 fn check_permissions(
@@ -327,7 +310,7 @@ pub fn run(args: KioskArgs, warn: &mut dyn FnMut(&str)) -> Result<()> {
             )));
         }
         if let Some(c) = &args.settings.config
-            && config_names_database(c)?
+            && cfg.database_configured
         {
             return Err(KioskError::Usage(format!(
                 "--demo runs on its own in-memory training database and cannot be used with \
