@@ -42,6 +42,7 @@ fn model(demo: bool) -> Model {
             keys: 2,
             newest: Some("TEST ONLY e-visa signer 2026".into()),
             last_update: None,
+            ..TrustSummary::default()
         },
         date!(2026 - 11 - 25),
         Instant::now(),
@@ -209,6 +210,33 @@ fn old_trust_update_is_flagged() {
     );
     m.trust.last_update = Some(date!(2026 - 11 - 20));
     assert!(!draw(&m).contains('⚠'));
+}
+
+/// A live update: the status bar shows the new store and its date at once, and a
+/// store that failed to load is flagged while the previous one's figures stay.
+#[test]
+fn a_live_trust_update_shows_on_the_status_bar() {
+    let mut m = model(true);
+    update(
+        &mut m,
+        Message::TrustReloaded(Ok(TrustSummary {
+            keys: 3,
+            newest: Some("TEST ONLY e-visa signer 2027".into()),
+            last_update: Some(date!(2026 - 11 - 25)),
+            ..TrustSummary::default()
+        })),
+    );
+    let (s, _) = draw_at(&m, 200, 30);
+    assert!(s.contains("3 keys, last update 2026-11-25"), "{s}");
+    update(
+        &mut m,
+        Message::TrustReloaded(Err("broken.toml: not a key file".into())),
+    );
+    let (s, _) = draw_at(&m, 200, 30);
+    assert!(
+        s.contains("3 keys, last update 2026-11-25 ⚠ new trust store not loaded, the previous one stays in use: broken.toml: not a key file"),
+        "{s}"
+    );
 }
 
 #[test]

@@ -177,6 +177,9 @@ pub struct TrustSummary {
     pub newest: Option<String>,
     /// Date of the last applied trust-store update, when known.
     pub last_update: Option<Date>,
+    /// An applied update whose trust store failed to load: the previous store stays in
+    /// use and the status bar says why.
+    pub reload_error: Option<String>,
 }
 
 impl TrustSummary {
@@ -189,6 +192,7 @@ impl TrustSummary {
                 .max_by_key(|k| k.not_before)
                 .map(|k| k.label.clone()),
             last_update,
+            reload_error: None,
         }
     }
 }
@@ -258,6 +262,9 @@ pub enum Message {
     Failed(String),
     /// A command panicked in the worker; it was caught and nothing was decided.
     Crashed(Crashed),
+    /// The worker noticed an applied update between two decisions: the trust store it
+    /// now decides with, or why the new one failed to load (the old one stays).
+    TrustReloaded(Result<TrustSummary, String>),
     /// SIGTERM/SIGINT/SIGHUP: leave cleanly, without asking.
     Shutdown,
     /// The terminal was resized: nothing changes but the drawing.
@@ -538,6 +545,8 @@ pub fn update(m: &mut Model, msg: Message) -> Vec<Command> {
             m.notice = Some(Notice::new("error.worker", Level::Error).arg("e", e));
         }
         Message::Crashed(what) => crashed(m, what, &mut out),
+        Message::TrustReloaded(Ok(t)) => m.trust = t,
+        Message::TrustReloaded(Err(e)) => m.trust.reload_error = Some(e),
         Message::Shutdown => quit(m, "shutdown", &mut out),
         Message::Redraw => {}
     }

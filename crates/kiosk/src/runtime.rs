@@ -3,6 +3,9 @@
 //! bad setting is a plain error message. Then one `tokio::select!` joins keyboard
 //! input, device scan events, worker results, a clock tick and SIGTERM/SIGINT, feeding
 //! [`app::update`]; [`view::view`] draws. The terminal is restored on every exit path.
+//! A signed update applied while the kiosk runs takes effect without a restart: the
+//! worker notices it between two commands and swaps in the new trust store
+//! ([`worker::UpdateWatch`]); the status bar then shows the update's date.
 //!
 //! Submodules: [`app`] (model, messages, update), [`view`] (drawing), [`worker`] (the
 //! thread owning the database), [`bigtext`] (banner letters), [`cli`] (officer commands
@@ -387,7 +390,8 @@ pub fn run(args: KioskArgs, warn: &mut dyn FnMut(&str)) -> Result<()> {
         .enable_all()
         .build()
         .map_err(KioskError::Runtime)?;
-    rt.block_on(event_loop(model, terminal, cfg))
+    let training = args.demo || cfg.training;
+    rt.block_on(event_loop(model, terminal, cfg, training))
 }
 
 /// A future that resolves when the process is asked to stop: SIGTERM, SIGINT or
@@ -415,7 +419,12 @@ fn stop_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
     })
 }
 
-async fn event_loop(mut model: Model, terminal: Terminal, cfg: KioskConfig) -> Result<()> {
+async fn event_loop(
+    mut model: Model,
+    terminal: Terminal,
+    cfg: KioskConfig,
+    training: bool,
+) -> Result<()> {
     // Installed before the screen opens, so a signal never finds it unguarded.
     let stop = stop_signal()?;
     tokio::pin!(stop);
@@ -424,7 +433,8 @@ async fn event_loop(mut model: Model, terminal: Terminal, cfg: KioskConfig) -> R
     let (msg_tx, mut msg_rx) = mpsc::unbounded_channel::<Message>();
     let (scan_tx, mut scan_rx) = mpsc::channel::<ScanEvent>(SCAN_CHANNEL);
     start_sources(&cfg.sources, scan_tx.clone());
-    let (cmd_tx, worker) = worker::spawn(terminal, cfg.terminal_id.clone(), msg_tx.clone());
+    let (cmd_tx, worker) =
+        worker::spawn(terminal, cfg.terminal_id.clone(), training, msg_tx.clone());
 
     install_panic_hook();
     let mut screen = open_screen().map_err(|e| match e {

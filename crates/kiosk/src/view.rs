@@ -265,6 +265,12 @@ fn draw_trust(m: &Model, f: &mut Frame, area: Rect) {
             Style::new().fg(WARN).add_modifier(Modifier::BOLD),
         ));
     }
+    if let Some(e) = &t.reload_error {
+        spans.push(Span::styled(
+            format!(" ⚠ {}", trf(l, "status.reload_failed", &[("e", &safe(e))])),
+            Style::new().fg(WARN).add_modifier(Modifier::BOLD),
+        ));
+    }
     // The newest key's label is long: it goes last, where a narrow screen cuts it.
     if let Some(n) = &t.newest {
         spans.push(Span::raw(format!(

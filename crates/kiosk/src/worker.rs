@@ -3,11 +3,20 @@
 //! audit writes, history reads — answering with [`Message`]s, so the screen never
 //! waits on the disk. A command that panics is caught: the officer is told the
 //! decision was not taken and the worker goes on serving the next traveller.
+//!
+//! The worker also notices signed updates applied while the kiosk runs (`evisa update
+//! import` from a shell, or the fleet): before each command and when idle for
+//! [`UPDATE_POLL`], it compares a cheap marker (the trust folder's update marker file
+//! and the database's last applied update). When it moved, a new trust store is built
+//! in full and swapped in with one assignment, between two commands, so a decision
+//! never mixes keys; a store that fails to load is not swapped in and the screen says
+//! why. The revocation list needs no reload: each decision reads it from the database.
 
 use evisa_store::audit::AuditKind;
 use std::cell::Cell;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::mpsc;
+use std::time::Duration;
 
 use tokio::sync::mpsc::UnboundedSender;
 
@@ -16,18 +25,121 @@ use evisa_store::officers::SignIn;
 use evisa_store::store::{AuditEvent, AuditRow, Store, StoreError};
 use evisa_store::terminal::{Terminal, kazakhstan_now_rfc3339};
 
-use super::app::{Command, Crashed, HistoryRow, Message, Outcome};
+use super::app::{Command, Crashed, HistoryRow, Message, Outcome, TrustSummary};
 
 /// How many rows the shift history shows at most.
 pub const HISTORY_ROWS: usize = 50;
 
+/// How often an idle worker looks for an applied update (it also looks before every
+/// command, so the next traveller is always decided with the newest keys).
+pub const UPDATE_POLL: Duration = Duration::from_secs(1);
+
 /// Starts the worker; it ends when the command channel closes or on [`Command::Quit`].
+/// `training` is the trust policy a reloaded store must meet, as at start (spec §5:
+/// TEST-ONLY keys only in training).
 pub fn spawn(
     terminal: Terminal,
     terminal_id: String,
+    training: bool,
     tx: UnboundedSender<Message>,
 ) -> (mpsc::Sender<Command>, std::thread::JoinHandle<()>) {
-    spawn_with(terminal, terminal_id, tx, run)
+    spawn_with(terminal, terminal_id, UpdateWatch::new(training), tx, run)
+}
+
+/// What says an update was applied: the trust folder's marker file (rewritten by
+/// every trust import, swapped in with the folder) and the newest applied-update
+/// record in the database (every import, trust or revocation list, adds one).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Marker {
+    folder: Option<Vec<u8>>,
+    update: Option<(&'static str, i64, Vec<u8>)>,
+}
+
+impl Marker {
+    fn read(t: &Terminal) -> Marker {
+        let folder = evisa_store::files::read_capped(
+            &t.trust_dir.join(evisa_core::update::STATE_FILE),
+            evisa_store::files::MAX_KEY_FILE,
+            "a trust folder update marker",
+        )
+        .ok();
+        let update = t
+            .store
+            .as_ref()
+            .and_then(|s| s.last_update().ok().flatten())
+            .map(|u| (u.kind.as_str(), u.seq, u.sha256));
+        Marker { folder, update }
+    }
+}
+
+/// The worker's watch for applied updates (see the module documentation).
+pub struct UpdateWatch {
+    training: bool,
+    /// The marker of the store in use; `None` until the first look, which reloads
+    /// once so that nothing applied between the kiosk's start and its worker's is
+    /// missed.
+    seen: Option<Marker>,
+    /// The last load failure reported, so that one failure is shown once, not on
+    /// every retry.
+    failed: Option<String>,
+}
+
+impl UpdateWatch {
+    pub fn new(training: bool) -> Self {
+        UpdateWatch {
+            training,
+            seen: None,
+            failed: None,
+        }
+    }
+
+    /// Reloads the trust store when an update was applied since the last look. A
+    /// failed load keeps the store in use and is tried again at the next look.
+    pub fn check(&mut self, t: &mut Terminal) -> Option<Message> {
+        let now = Marker::read(t);
+        if self.seen.as_ref() == Some(&now) {
+            return None;
+        }
+        let loaded = match guarded(|| reload(t, self.training)) {
+            Ok(r) => r,
+            Err(_) => Err("internal error while loading the trust store".to_string()),
+        };
+        match loaded {
+            Ok(summary) => {
+                if self.seen.is_some() {
+                    tracing::info!(
+                        keys = summary.keys,
+                        "applied update noticed: trust store reloaded"
+                    );
+                }
+                self.seen = Some(now);
+                self.failed = None;
+                Some(Message::TrustReloaded(Ok(summary)))
+            }
+            Err(e) if self.failed.as_ref() == Some(&e) => None,
+            Err(e) => {
+                tracing::warn!(
+                    error = %log_text(&e),
+                    "the updated trust store does not load; the previous one stays in use"
+                );
+                self.failed = Some(e.clone());
+                Some(Message::TrustReloaded(Err(e)))
+            }
+        }
+    }
+}
+
+/// Builds the new trust store in full and checks it as the kiosk's start does; only
+/// then replaces the one in use.
+fn reload(t: &mut Terminal, training: bool) -> Result<TrustSummary, String> {
+    let trust = evisa_store::trustdir::load_dir(&t.trust_dir).map_err(|e| e.to_string())?;
+    trust
+        .check_policy(&t.trust_dir, training)
+        .map_err(|e| e.to_string())?;
+    let last = t.store.as_mut().and_then(last_trust_update);
+    let summary = TrustSummary::of(&trust, last);
+    t.trust = trust;
+    Ok(summary)
 }
 
 /// How the worker runs one command: [`run`], or in tests a stand-in that fails.
@@ -36,6 +148,7 @@ type Runner = fn(&mut Terminal, &str, Command) -> Option<Message>;
 fn spawn_with(
     mut terminal: Terminal,
     terminal_id: String,
+    mut watch: UpdateWatch,
     tx: UnboundedSender<Message>,
     runner: Runner,
 ) -> (mpsc::Sender<Command>, std::thread::JoinHandle<()>) {
@@ -43,11 +156,20 @@ fn spawn_with(
     let handle = std::thread::Builder::new()
         .name("kiosk-worker".into())
         .spawn(move || {
-            for cmd in cmd_rx {
-                if cmd == Command::Quit {
+            loop {
+                let cmd = match cmd_rx.recv_timeout(UPDATE_POLL) {
+                    Ok(Command::Quit) | Err(mpsc::RecvTimeoutError::Disconnected) => break,
+                    Ok(cmd) => Some(cmd),
+                    Err(mpsc::RecvTimeoutError::Timeout) => None,
+                };
+                // Between two commands, never inside one: a decision runs on one store.
+                if let Some(msg) = watch.check(&mut terminal)
+                    && tx.send(msg).is_err()
+                {
                     break;
                 }
-                if let Some(msg) = run_guarded(&mut terminal, &terminal_id, cmd, runner)
+                if let Some(cmd) = cmd
+                    && let Some(msg) = run_guarded(&mut terminal, &terminal_id, cmd, runner)
                     && tx.send(msg).is_err()
                 {
                     break;
@@ -365,7 +487,13 @@ mod tests {
     #[test]
     fn a_panicking_decision_is_caught_and_the_worker_serves_the_next_traveller() {
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-        let (cmd, handle) = spawn_with(terminal(), "k1".into(), tx, verify_panics);
+        let (cmd, handle) = spawn_with(
+            terminal(),
+            "k1".into(),
+            UpdateWatch::new(true),
+            tx,
+            verify_panics,
+        );
         let at = Checkpoint {
             date: time::macros::date!(2026 - 11 - 25),
             code: "NQZ".into(),
@@ -385,16 +513,23 @@ mod tests {
         .unwrap();
         cmd.send(Command::LoadHistory).unwrap();
         cmd.send(Command::Quit).unwrap();
+        // The first look for applied updates reports the store in use: not asserted here.
+        let next = |rx: &mut tokio::sync::mpsc::UnboundedReceiver<Message>| loop {
+            match rx.blocking_recv() {
+                Some(Message::TrustReloaded(_)) => continue,
+                other => break other,
+            }
+        };
         assert!(matches!(
-            rx.blocking_recv(),
+            next(&mut rx),
             Some(Message::Crashed(Crashed::Verify))
         ));
         // The same thread, still alive, answers the commands after the panic.
         assert!(matches!(
-            rx.blocking_recv(),
+            next(&mut rx),
             Some(Message::SignedIn(Ok(SignIn::Ok { .. })))
         ));
-        assert!(matches!(rx.blocking_recv(), Some(Message::History(_))));
+        assert!(matches!(next(&mut rx), Some(Message::History(_))));
         handle.join().expect("the worker thread ends normally");
         assert!(!panic_is_caught(), "the flag is only set inside a command");
     }
@@ -482,5 +617,155 @@ mod tests {
             all.iter()
                 .all(|(_, o, term)| o.as_deref() == Some("O1") && term.as_deref() == Some("k1"))
         );
+    }
+
+    fn verdict_codes(t: &mut Terminal, case: &str) -> Vec<String> {
+        let at = Checkpoint {
+            date: time::macros::date!(2026 - 11 - 25),
+            code: "NQZ".into(),
+            direction: Direction::Entry,
+        };
+        let verify = Command::Verify {
+            qr: fixture(case, "qr.txt"),
+            mrz: fixture(case, "mrz.txt"),
+            at,
+            officer: "O1".into(),
+        };
+        let Some(Message::Verified(Ok(d), _)) = run(t, "k1", verify) else {
+            panic!("no verdict")
+        };
+        d.reasons
+            .iter()
+            .map(|r| r.code.as_str().to_string())
+            .collect()
+    }
+
+    /// An update applied while the kiosk runs (a new key file and a new folder marker,
+    /// as `evisa update import` swaps in) is used from the next decision on; a folder
+    /// that fails to load leaves the store in use and is reported once.
+    #[test]
+    fn an_applied_update_is_used_from_the_next_decision_and_a_bad_one_keeps_the_old_store() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let dir = tempfile::tempdir().unwrap();
+        let keys = dir.path().join("keys");
+        std::fs::create_dir(&keys).unwrap();
+        let copy = |name: &str| {
+            std::fs::copy(root.join("keys").join(name), keys.join(name)).unwrap();
+        };
+        let marker = |text: &str| {
+            std::fs::write(keys.join(evisa_core::update::STATE_FILE), text).unwrap();
+        };
+        copy("TEST-ONLY-issuer-2026.toml");
+        let mut t = terminal();
+        t.trust = evisa_store::trustdir::load_dir(&keys).unwrap();
+        t.trust_dir = keys.clone();
+        let mut watch = UpdateWatch::new(true);
+        let Some(Message::TrustReloaded(Ok(s))) = watch.check(&mut t) else {
+            panic!("the first look loads the store")
+        };
+        assert_eq!(s.keys, 1);
+        assert!(watch.check(&mut t).is_none(), "nothing changed");
+        assert_eq!(verdict_codes(&mut t, "key_revoked"), ["UNKNOWN_KEY"]);
+
+        copy("TEST-ONLY-revoked-2025.toml");
+        marker("update 2");
+        let Some(Message::TrustReloaded(Ok(s))) = watch.check(&mut t) else {
+            panic!("the update was not noticed")
+        };
+        assert_eq!(s.keys, 2);
+        assert_eq!(verdict_codes(&mut t, "key_revoked"), ["KEY_REVOKED"]);
+
+        std::fs::write(keys.join("broken.toml"), "not a key file").unwrap();
+        marker("update 3");
+        let Some(Message::TrustReloaded(Err(e))) = watch.check(&mut t) else {
+            panic!("a failed load is reported")
+        };
+        assert!(e.contains("broken.toml"), "{e}");
+        assert!(
+            watch.check(&mut t).is_none(),
+            "reported once, not on every retry"
+        );
+        assert_eq!(t.trust.keys().len(), 2, "the previous store stays in use");
+        assert_eq!(verdict_codes(&mut t, "key_revoked"), ["KEY_REVOKED"]);
+
+        std::fs::remove_file(keys.join("broken.toml")).unwrap();
+        assert!(matches!(
+            watch.check(&mut t),
+            Some(Message::TrustReloaded(Ok(TrustSummary { keys: 2, .. })))
+        ));
+    }
+
+    /// Outside training a reloaded store must meet the same policy as at start: an
+    /// update cannot slip TEST-ONLY keys into a production booth.
+    #[test]
+    fn a_reloaded_store_outside_training_refuses_test_only_keys() {
+        let mut t = terminal();
+        let mut watch = UpdateWatch::new(false);
+        let Some(Message::TrustReloaded(Err(e))) = watch.check(&mut t) else {
+            panic!("test-only keys accepted outside training")
+        };
+        assert!(e.contains("TEST"), "{e}");
+    }
+
+    /// Through the worker thread: the store changes between two commands, and the
+    /// next verification after it runs on the new keys.
+    #[test]
+    fn the_worker_reloads_before_the_next_command() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let dir = tempfile::tempdir().unwrap();
+        let keys = dir.path().join("keys");
+        std::fs::create_dir(&keys).unwrap();
+        std::fs::copy(
+            root.join("keys/TEST-ONLY-issuer-2026.toml"),
+            keys.join("TEST-ONLY-issuer-2026.toml"),
+        )
+        .unwrap();
+        let mut t = terminal();
+        t.trust = evisa_store::trustdir::load_dir(&keys).unwrap();
+        t.trust_dir = keys.clone();
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let (cmd, handle) = spawn_with(t, "k1".into(), UpdateWatch::new(true), tx, run);
+        cmd.send(Command::LoadHistory).unwrap();
+        assert!(matches!(
+            rx.blocking_recv(),
+            Some(Message::TrustReloaded(Ok(TrustSummary { keys: 1, .. })))
+        ));
+        assert!(matches!(rx.blocking_recv(), Some(Message::History(_))));
+        std::fs::copy(
+            root.join("keys/TEST-ONLY-revoked-2025.toml"),
+            keys.join("TEST-ONLY-revoked-2025.toml"),
+        )
+        .unwrap();
+        std::fs::write(keys.join(evisa_core::update::STATE_FILE), "update 2").unwrap();
+        cmd.send(Command::Verify {
+            qr: fixture("key_revoked", "qr.txt"),
+            mrz: fixture("key_revoked", "mrz.txt"),
+            at: Checkpoint {
+                date: time::macros::date!(2026 - 11 - 25),
+                code: "NQZ".into(),
+                direction: Direction::Entry,
+            },
+            officer: "O1".into(),
+        })
+        .unwrap();
+        cmd.send(Command::Quit).unwrap();
+        // The idle poll may have noticed it first; either way it comes before the verdict.
+        let mut reloaded = false;
+        loop {
+            match rx.blocking_recv() {
+                Some(Message::TrustReloaded(Ok(s))) => {
+                    assert_eq!(s.keys, 2);
+                    reloaded = true;
+                }
+                Some(Message::Verified(Ok(d), _)) => {
+                    assert!(reloaded, "verified before the reload");
+                    let codes: Vec<&str> = d.reasons.iter().map(|r| r.code.as_str()).collect();
+                    assert_eq!(codes, ["KEY_REVOKED"]);
+                    break;
+                }
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+        handle.join().unwrap();
     }
 }
