@@ -11,7 +11,7 @@ mod foreign_db;
 mod hostile_cli;
 mod hostile_core;
 mod kiosk_cli;
-mod kiosk_tmux;
+mod kiosk_pty;
 mod kiosk_view;
 mod mrz_corruption;
 mod properties;

@@ -135,6 +135,27 @@ fn write(path: &Path, bytes: &[u8]) -> Result<(), FixtureError> {
     })
 }
 
+/// The trust-store key file of a test key.
+fn trust_entry(k: &TestKey) -> String {
+    let sk = seeded_key(k.name);
+    let entry = trust::render_key_file(k.label, &sk.verifying_key(), k.not_before, k.not_after);
+    if k.revoked {
+        entry.replace("revoked = false", "revoked = true")
+    } else {
+        entry
+    }
+}
+
+/// The trust entry (file name, text) of the signer absent from the sample trust
+/// store (`TEST-ONLY-untrusted`, which signs the `unknown_key` case): the key the
+/// sample update `trust-2.evu` adds, so a booth can be shown accepting a visa of a
+/// signer it learnt about while running.
+pub fn untrusted_signer_entry() -> (String, String) {
+    let k = &KEYS[2];
+    debug_assert!(!k.trusted);
+    (format!("{}.toml", k.name), trust_entry(k))
+}
+
 /// Writes the test keys to `keys_dir` (trust-store entries at its top, secret keys in
 /// [`SECRET_DIR`]).
 pub fn write_keys(keys_dir: &Path) -> Result<(), FixtureError> {
@@ -146,12 +167,10 @@ pub fn write_keys(keys_dir: &Path) -> Result<(), FixtureError> {
             pem.as_bytes(),
         )?;
         if k.trusted {
-            let mut entry =
-                trust::render_key_file(k.label, &sk.verifying_key(), k.not_before, k.not_after);
-            if k.revoked {
-                entry = entry.replace("revoked = false", "revoked = true");
-            }
-            write(&keys_dir.join(format!("{}.toml", k.name)), entry.as_bytes())?;
+            write(
+                &keys_dir.join(format!("{}.toml", k.name)),
+                trust_entry(k).as_bytes(),
+            )?;
         }
     }
     write(
