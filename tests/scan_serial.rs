@@ -1,67 +1,56 @@
-//! Serial sources against real pseudo-terminals made by `socat` (Debian package
-//! `socat`): chunked writes, CR/LF/CRLF, AIM prefixes, garbage, an over-long
-//! line, STX/ETX MRZ blocks, and the port vanishing and coming back. Every wait
-//! is bounded; nothing asserts on timings. Skipped (with a note) without socat.
+//! Serial sources against real pseudo-terminals the test opens itself (a pty whose
+//! device side is linked where the port is configured, as udev links a scanner):
+//! chunked writes, CR/LF/CRLF, AIM prefixes, garbage, an over-long line, STX/ETX MRZ
+//! blocks, and the port vanishing and coming back. Nothing to install: the ptys come
+//! from `rustix`. Every wait is bounded; nothing asserts on timings.
 
 use evisa_scan::{
     CancelToken, ScanEvent, SerialConfig, SourceStatus, spawn_barcode_scanner, spawn_mrz_reader,
 };
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio::sync::mpsc::{Receiver, channel};
 
-struct Socat {
-    child: Child,
+/// A serial device stand-in: a pseudo-terminal whose device side (the one the source
+/// opens) is the symlink `dev`; the test writes the device's bytes to its other side.
+struct SerialPty {
+    host: std::fs::File,
 }
 
-impl Socat {
-    fn start(dev: &Path, host: &Path) -> Option<Socat> {
-        let child = Command::new("socat")
-            .arg(format!("pty,raw,echo=0,link={}", dev.display()))
-            .arg(format!("pty,raw,echo=0,link={}", host.display()))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .ok()?;
-        let until = Instant::now() + Duration::from_secs(10);
-        while !(dev.exists() && host.exists()) {
-            if Instant::now() > until {
-                return None;
-            }
-            std::thread::sleep(Duration::from_millis(20));
+impl SerialPty {
+    fn start(dev: &Path) -> SerialPty {
+        use rustix::pty::{OpenptFlags, grantpt, openpt, ptsname, unlockpt};
+        use rustix::termios::{OptionalActions, tcgetattr, tcsetattr};
+        let master = openpt(OpenptFlags::RDWR | OpenptFlags::NOCTTY).expect("open a pty");
+        grantpt(&master).expect("grantpt");
+        unlockpt(&master).expect("unlockpt");
+        // Raw, no echo, before the source opens it (the source sets its own modes too):
+        // bytes pass through as a serial line carries them.
+        let mut modes = tcgetattr(&master).expect("read the pty's modes");
+        modes.make_raw();
+        tcsetattr(&master, OptionalActions::Now, &modes).expect("set the pty raw");
+        let name = ptsname(&master, Vec::new()).expect("ptsname");
+        let name = PathBuf::from(name.to_str().expect("a UTF-8 pty name"));
+        std::os::unix::fs::symlink(&name, dev).expect("link the device");
+        SerialPty {
+            host: std::fs::File::from(master),
         }
-        Some(Socat { child })
     }
-    fn stop(mut self, dev: &Path) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        // socat removes its links on exit; make sure, as a USB unplug would
-        let _ = std::fs::remove_file(dev);
-    }
-}
 
-impl Drop for Socat {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+    /// Unplugged: the pty closes and its link vanishes, as a USB unplug does.
+    fn stop(self, dev: &Path) {
+        drop(self);
+        std::fs::remove_file(dev).expect("remove the device link");
     }
-}
 
-/// A missing tool fails the test: a suite that passes by skipping proves nothing.
-fn have_socat() -> bool {
-    let ok = Command::new("socat")
-        .arg("-V")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok();
-    assert!(
-        ok,
-        "socat is not installed: the serial-port tests need it (apt-get install -y socat)"
-    );
-    ok
+    fn write_chunks(&mut self, chunks: &[&[u8]]) {
+        for c in chunks {
+            self.host.write_all(c).expect("write");
+            self.host.flush().expect("flush");
+            std::thread::sleep(Duration::from_millis(15));
+        }
+    }
 }
 
 async fn next(rx: &mut Receiver<ScanEvent>) -> ScanEvent {
@@ -91,26 +80,10 @@ async fn wait_status(rx: &mut Receiver<ScanEvent>, want: SourceStatus) {
     }
 }
 
-fn open_host(host: &Path) -> std::fs::File {
-    std::fs::OpenOptions::new()
-        .write(true)
-        .open(host)
-        .expect("open host side")
-}
-
-fn write_chunks(f: &mut std::fs::File, chunks: &[&[u8]]) {
-    for c in chunks {
-        f.write_all(c).expect("write");
-        f.flush().expect("flush");
-        std::thread::sleep(Duration::from_millis(15));
-    }
-}
-
-fn dirs() -> (tempfile::TempDir, PathBuf, PathBuf) {
+fn dirs() -> (tempfile::TempDir, PathBuf) {
     let d = tempfile::tempdir().expect("tempdir");
     let dev = d.path().join("dev");
-    let host = d.path().join("host");
-    (d, dev, host)
+    (d, dev)
 }
 
 fn code(t: &str) -> ScanEvent {
@@ -129,12 +102,8 @@ fn unreadable(source: &str, detail: &str) -> ScanEvent {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn barcode_scanner_framing_and_reconnect() {
-    if !have_socat() {
-        eprintln!("socat not installed: skipping (apt-get install -y socat)");
-        return;
-    }
-    let (_d, dev, host) = dirs();
-    let socat = Socat::start(&dev, &host).expect("socat pty pair");
+    let (_d, dev) = dirs();
+    let mut h = SerialPty::start(&dev);
     let (tx, mut rx) = channel(64);
     let cancel = CancelToken::new();
     let mut cfg = SerialConfig::new("scanner", dev.to_string_lossy());
@@ -142,7 +111,6 @@ async fn barcode_scanner_framing_and_reconnect() {
     let handle = spawn_barcode_scanner(cfg, tx, cancel.clone());
     wait_status(&mut rx, SourceStatus::Connected).await;
 
-    let mut h = open_host(&host);
     let long = vec![b'X'; 9000];
     let blocks: Vec<&[u8]> = vec![
         b"]Q1KZV1:AB",
@@ -153,7 +121,7 @@ async fn barcode_scanner_framing_and_reconnect() {
         b"\r\n",
         b"]Q3KZV1:CR-ONLY\rPLAIN TEXT\r\n",
     ];
-    write_chunks(&mut h, &blocks);
+    h.write_chunks(&blocks);
     assert_eq!(next_scan(&mut rx).await, code("KZV1:ABCD"));
     assert_eq!(next_scan(&mut rx).await, code("KZV1:LF-ONLY"));
     // Dropped lines leave a trace the kiosk shows (bug: they vanished silently).
@@ -169,14 +137,12 @@ async fn barcode_scanner_framing_and_reconnect() {
     assert_eq!(next_scan(&mut rx).await, code("PLAIN TEXT"));
 
     // unplug: the pty and its link vanish
-    drop(h);
-    socat.stop(&dev);
+    h.stop(&dev);
     wait_status(&mut rx, SourceStatus::Disconnected).await;
     // replug under the same name
-    let _socat = Socat::start(&dev, &host).expect("socat again");
+    let mut h = SerialPty::start(&dev);
     wait_status(&mut rx, SourceStatus::Connected).await;
-    let mut h = open_host(&host);
-    write_chunks(&mut h, &[b"]Q1KZV1:AFTER-REPLUG\r\n"]);
+    h.write_chunks(&[b"]Q1KZV1:AFTER-REPLUG\r\n"]);
     assert_eq!(next_scan(&mut rx).await, code("KZV1:AFTER-REPLUG"));
 
     cancel.cancel();
@@ -185,21 +151,16 @@ async fn barcode_scanner_framing_and_reconnect() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mrz_reader_blocks_and_lines() {
-    if !have_socat() {
-        eprintln!("socat not installed: skipping (apt-get install -y socat)");
-        return;
-    }
     const L1: &str = "P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<";
     const L2: &str = "L898902C36UTO7408122F1204159ZE184226B<<<<<10";
-    let (_d, dev, host) = dirs();
-    let _socat = Socat::start(&dev, &host).expect("socat pty pair");
+    let (_d, dev) = dirs();
+    let mut h = SerialPty::start(&dev);
     let (tx, mut rx) = channel(64);
     let cancel = CancelToken::new();
     let mut cfg = SerialConfig::new("mrz", dev.to_string_lossy());
     cfg.line_timeout = Duration::from_millis(300);
     let handle = spawn_mrz_reader(cfg, tx, cancel.clone());
     wait_status(&mut rx, SourceStatus::Connected).await;
-    let mut h = open_host(&host);
     let mrz = ScanEvent::Mrz {
         source: "mrz".into(),
         text: format!("{L1}\n{L2}"),
@@ -211,22 +172,19 @@ async fn mrz_reader_blocks_and_lines() {
     // DESKO-style block, split in the middle
     let block = format!("\x02{L1}\r{L2}\r\x03");
     let (a, b) = block.as_bytes().split_at(30);
-    write_chunks(&mut h, &[a, b]);
+    h.write_chunks(&[a, b]);
     assert_eq!(next_scan(&mut rx).await, mrz);
     // a block with one line only
-    write_chunks(&mut h, &[format!("\x02{L1}\r\x03").as_bytes()]);
+    h.write_chunks(&[format!("\x02{L1}\r\x03").as_bytes()]);
     assert_eq!(next_scan(&mut rx).await, incomplete);
     // plain lines, `_` padding
-    write_chunks(
-        &mut h,
-        &[
-            format!("{}\r\n", L1.replace('<', "_")).as_bytes(),
-            format!("{L2}\r\n").as_bytes(),
-        ],
-    );
+    h.write_chunks(&[
+        format!("{}\r\n", L1.replace('<', "_")).as_bytes(),
+        format!("{L2}\r\n").as_bytes(),
+    ]);
     assert_eq!(next_scan(&mut rx).await, mrz);
     // a lone plain line times out into MrzIncomplete
-    write_chunks(&mut h, &[format!("{L2}\r\n").as_bytes()]);
+    h.write_chunks(&[format!("{L2}\r\n").as_bytes()]);
     assert_eq!(next_scan(&mut rx).await, incomplete);
 
     cancel.cancel();
@@ -235,12 +193,8 @@ async fn mrz_reader_blocks_and_lines() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mrz_reader_reports_a_dropped_block_instead_of_losing_it_silently() {
-    if !have_socat() {
-        eprintln!("socat not installed: skipping (apt-get install -y socat)");
-        return;
-    }
-    let (_d, dev, host) = dirs();
-    let _socat = Socat::start(&dev, &host).expect("socat pty pair");
+    let (_d, dev) = dirs();
+    let mut h = SerialPty::start(&dev);
     let (tx, mut rx) = channel(64);
     let cancel = CancelToken::new();
     let handle = spawn_mrz_reader(
@@ -249,12 +203,11 @@ async fn mrz_reader_reports_a_dropped_block_instead_of_losing_it_silently() {
         cancel.clone(),
     );
     wait_status(&mut rx, SourceStatus::Connected).await;
-    let mut h = open_host(&host);
     // A runaway block (no line ends, far too long) and a line that is not UTF-8.
     let mut block = vec![0x02u8];
     block.extend(std::iter::repeat_n(b'P', 9000));
     block.push(0x03);
-    write_chunks(&mut h, &[&block, b"\xc3\x28MRZ\r\n"]);
+    h.write_chunks(&[&block, b"\xc3\x28MRZ\r\n"]);
     assert!(
         matches!(next_scan(&mut rx).await, ScanEvent::Unreadable { source, .. } if source == "mrz")
     );

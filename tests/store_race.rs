@@ -66,7 +66,7 @@ fn booth(gate: &Path, db: &Path) -> Child {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .expect("flock(1) runs the booth")
+        .expect("flock(1) runs the booth: it is in util-linux (apt-get install -y util-linux)")
 }
 
 #[test]
