@@ -646,3 +646,49 @@ fn an_update_imported_while_the_kiosk_serves_decides_the_next_traveller_without_
     assert!(rows[2].1.contains("UNKNOWN_KEY"), "{}", rows[2].1);
     assert!(rows[4].1.contains("ACCEPT"), "{}", rows[4].1);
 }
+
+/// A trust folder that changes under the running kiosk into one that does not load
+/// (here a key file that is not one, with a new update marker): the kiosk keeps
+/// deciding with the store it has and says so on the status bar; once the folder
+/// loads again, the warning goes.
+#[test]
+fn a_trust_folder_that_no_longer_loads_keeps_the_running_store_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = dir.path().join("keys");
+    std::fs::create_dir(&keys).unwrap();
+    for f in ["TEST-ONLY-issuer-2026.toml", "TEST-ONLY-revoked-2025.toml"] {
+        std::fs::copy(root().join("keys").join(f), keys.join(f)).unwrap();
+    }
+    let keys_arg = keys.to_str().unwrap();
+    let mut t = Pty::start(&[
+        "kiosk",
+        "--demo",
+        "--keys",
+        keys_arg,
+        "--date",
+        "2026-11-25",
+    ]);
+    t.wait_for("Trust store: 2 keys");
+
+    std::fs::write(keys.join("broken.toml"), "not a key file").unwrap();
+    std::fs::write(keys.join(".evisa-update"), "changed").unwrap();
+    t.wait("the failed reload on the status bar", |s| {
+        s.contains("Trust store: 2 keys") && s.contains("⚠ new trust store not loaded")
+    });
+    // The next traveller is decided with the store in use.
+    t.scan(&fixture("accept_tourist", "qr.txt"));
+    t.scan(&fixture("accept_tourist", "mrz.txt"));
+    t.wait("an ACCEPT with the previous store", |s| {
+        s.contains("✔ ACCEPT") && s.contains("F5 all confirmed")
+    });
+
+    std::fs::remove_file(keys.join("broken.toml")).unwrap();
+    t.wait("the warning to go once the folder loads", |s| {
+        s.contains("Trust store: 2 keys") && !s.contains("not loaded")
+    });
+    t.key("F10");
+    t.wait_for("not settled");
+    t.key("y");
+    t.wait_exit();
+    t.assert_restored();
+}
