@@ -235,7 +235,7 @@ fn a_large_screen_keeps_the_history_beside_the_verdict() {
 
 #[test]
 fn every_code_stays_visible_when_reasons_outgrow_the_screen() {
-    use evisa_core::rules::{Reason, ReasonCode};
+    use evisa_core::rules::{Detail, Reason, ReasonCode};
     let mut m = model(true);
     let mut sh = shown("several_reasons", date!(2027 - 02 - 01), "ALA");
     for code in [
@@ -245,10 +245,13 @@ fn every_code_stays_visible_when_reasons_outgrow_the_screen() {
         ReasonCode::PassportValidityTooShort,
         ReasonCode::PassportExpired,
     ] {
-        sh.decision.reasons.push(Reason {
+        sh.decision.reasons.push(Reason::new(
             code,
-            detail: "a long sentence that would need several lines on a small screen".into(),
-        });
+            Detail::VisaRevoked {
+                number: "a long number that would need several lines".into(),
+                why: "on a small screen, with more words".into(),
+            },
+        ));
     }
     sh.decision.reasons.sort_by_key(|r| r.code);
     m.shown = Some(sh.clone());
@@ -280,7 +283,13 @@ fn control_sequences_in_payload_and_mrz_fields_are_shown_escaped_never_raw() {
     visa.checkpoints.push(HOSTILE.into());
     let passport = sh.decision.passport.as_mut().unwrap();
     passport.document_number = HOSTILE.into();
-    sh.decision.reasons[0].detail = format!("detail {HOSTILE}");
+    // The screen writes the sentence from the reason's facts.
+    sh.decision.reasons[0] = evisa_core::rules::Reason::new(
+        sh.decision.reasons[0].code,
+        evisa_core::rules::Detail::KeyRevoked {
+            label: format!("detail {HOSTILE}"),
+        },
+    );
     m.shown = Some(sh);
     m.history = vec![HistoryRow {
         time: "13:58".into(),

@@ -15,7 +15,7 @@ use crate::i18n::Lang;
 use evisa_core::rules::{self, Checkpoint, Decision, Direction, Verdict};
 use evisa_core::trust::TrustStore;
 use evisa_scan::{ScanEvent, SourceStatus};
-use evisa_store::officers::{Role, SignIn};
+use evisa_store::officers::{Role, SignIn, Unlock};
 
 use evisa_scan::WedgeAssembler as Wedge;
 use evisa_scan::mrzlines::is_mrz_line;
@@ -93,6 +93,21 @@ pub struct SignInForm {
     pub message: Option<Notice>,
     /// A scanner is typing into the form: drop everything up to its Enter.
     pub swallow: bool,
+    /// F7: a supervisor is unlocking this officer ID; `id` and `pin` are then the
+    /// supervisor's.
+    pub unlock: Option<String>,
+}
+
+/// The officer's shift at this booth since they signed in: the decisions taken in it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Shift {
+    /// Local time of the sign-in, as the clock showed it.
+    pub since: String,
+    /// Crossings recorded after the checklist.
+    pub accept: u32,
+    pub reject: u32,
+    /// ACCEPTs the officer refused at the checklist.
+    pub refused: u32,
 }
 
 /// True for characters an officer ID may hold (same rule as `officers::validate_id`).
@@ -227,6 +242,7 @@ pub struct Model {
     pub notice: Option<Notice>,
     pub history: Vec<HistoryRow>,
     pub show_history: bool,
+    pub shift: Shift,
     pub help: bool,
     /// F10 asked to leave: the confirmation dialog is open.
     pub confirm_quit: bool,
@@ -251,6 +267,8 @@ pub enum Message {
         today: Date,
     },
     SignedIn(Result<SignIn, String>),
+    /// The answer to [`Command::Unlock`].
+    Unlocked(Result<Unlock, String>),
     Verified(Result<Box<Decision>, String>, Checkpoint),
     Recorded(Result<(), String>),
     History(Vec<HistoryRow>),
@@ -277,7 +295,7 @@ pub enum Crashed {
 impl Crashed {
     pub fn of(c: &Command) -> Self {
         match c {
-            Command::SignIn { .. } => Crashed::SignIn,
+            Command::SignIn { .. } | Command::Unlock { .. } => Crashed::SignIn,
             Command::Verify { .. } => Crashed::Verify,
             Command::Record { .. } => Crashed::Record,
             _ => Crashed::Other,
@@ -294,6 +312,14 @@ pub enum Command {
     /// Check a PIN; audits `sign_in`, `pin_failed` or `account_locked`.
     SignIn {
         id: String,
+        pin: String,
+    },
+    /// A supervisor unlocks a locked-out officer; audits the unlock (`settings_change`)
+    /// or the refusal (`pin_failed` for a failed supervisor PIN, `settings_change`
+    /// otherwise).
+    Unlock {
+        officer: String,
+        supervisor: String,
         pin: String,
     },
     /// Verify a pair; audits the `verdict`.
@@ -356,6 +382,7 @@ impl Model {
             notice: None,
             history: Vec::new(),
             show_history: false,
+            shift: Shift::default(),
             help: false,
             confirm_quit: false,
             sources: sources
@@ -430,6 +457,7 @@ impl Model {
         self.notice = None;
         self.help = false;
         self.show_history = false;
+        self.shift = Shift::default();
         (self.settings, self.lang, self.direction) = keep;
     }
 }
@@ -445,6 +473,11 @@ pub fn update(m: &mut Model, msg: Message) -> Vec<Command> {
             m.now = now;
             m.clock = clock;
             m.today = today;
+            // The training officer is signed in from the start: the shift begins at
+            // the first clock reading.
+            if m.officer.is_some() && m.shift.since.is_empty() {
+                m.shift.since = m.clock.clone();
+            }
             let waiting = m.pair_started.is_some() || m.mrz_half;
             if waiting
                 && m.pair_started
@@ -463,6 +496,10 @@ pub fn update(m: &mut Model, msg: Message) -> Vec<Command> {
                     m.screen = Screen::Main;
                     m.signin = SignInForm::default();
                     m.notice = None;
+                    m.shift = Shift {
+                        since: m.clock.clone(),
+                        ..Shift::default()
+                    };
                     out.push(Command::LoadHistory);
                 }
                 Ok(SignIn::WrongPin { remaining }) => {
@@ -485,10 +522,14 @@ pub fn update(m: &mut Model, msg: Message) -> Vec<Command> {
                 }
             }
         }
+        Message::Unlocked(r) => unlocked(m, r),
         Message::Verified(r, at) => {
             m.verifying = false;
             match r {
                 Ok(decision) => {
+                    if decision.verdict == Verdict::Reject && m.officer.is_some() {
+                        m.shift.reject += 1;
+                    }
                     let stage = match decision.verdict {
                         Verdict::Accept => Stage::Checklist,
                         Verdict::Reject => Stage::Final,
@@ -512,6 +553,7 @@ pub fn update(m: &mut Model, msg: Message) -> Vec<Command> {
                 match r {
                     Ok(()) => {
                         s.stage = Stage::Recorded;
+                        m.shift.accept += 1;
                         let key = match s.at.direction {
                             Direction::Entry => "checklist.recorded_entry",
                             Direction::Exit => "checklist.recorded_exit",
@@ -571,6 +613,48 @@ fn crashed(m: &mut Model, what: Crashed, out: &mut Vec<Command>) {
         Crashed::Other => {
             m.notice = Some(Notice::new("error.internal_other", Level::Error));
         }
+    }
+}
+
+/// The answer to a supervisor's unlock: back to the plain sign-in form, with the
+/// locked officer's ID filled in when it worked.
+fn unlocked(m: &mut Model, r: Result<Unlock, String>) {
+    let f = &mut m.signin;
+    let target = f.unlock.take().unwrap_or_default();
+    let supervisor = std::mem::take(&mut f.id);
+    f.busy = false;
+    f.pin.clear();
+    f.on_pin = false;
+    f.message = Some(match r {
+        Ok(Unlock::Done) => {
+            f.id = target.clone();
+            f.on_pin = true;
+            Notice::new("signin.unlock_done", Level::Good)
+                .arg("id", target)
+                .arg("by", supervisor)
+        }
+        Ok(Unlock::NotSupervisor) => Notice::new("signin.unlock_not_supervisor", Level::Error),
+        Ok(Unlock::NoSuchOfficer) => Notice::new("signin.unlock_unknown", Level::Error).arg("id", target),
+        Ok(Unlock::Refused(SignIn::Locked | SignIn::NowLocked)) => {
+            Notice::new("signin.unlock_locked", Level::Error)
+        }
+        Ok(Unlock::Refused(_)) => Notice::new("signin.unlock_wrong_pin", Level::Error),
+        Err(e) => Notice::new("error.worker", Level::Error).arg("e", e),
+    });
+}
+
+/// What a scanned code that is no e-visa looks like, as a catalogue key (empty when
+/// nothing is known): the officer learns what was scanned instead.
+fn foreign_kind(text: &str) -> &'static str {
+    let lower = text.trim().to_ascii_lowercase();
+    if lower.starts_with("http://") || lower.starts_with("https://") {
+        "foreign.url"
+    } else if lower.starts_with("hc1:") {
+        "foreign.hc1"
+    } else if lower.starts_with("m1") || lower.starts_with("m2") {
+        "foreign.boarding"
+    } else {
+        ""
     }
 }
 
@@ -680,6 +764,21 @@ fn sign_in_key(m: &mut Model, k: KeyEvent, ctrl: bool, out: &mut Vec<Command>) {
         KeyCode::Char(_) if ctrl => {}
         KeyCode::Esc if m.help => m.help = false,
         KeyCode::Esc => *f = SignInForm::default(),
+        KeyCode::F(7) if f.unlock.is_none() => {
+            let target = f.id.trim().to_string();
+            *f = if target.is_empty() {
+                SignInForm {
+                    message: Some(Notice::new("signin.unlock_need_id", Level::Warn)),
+                    ..SignInForm::default()
+                }
+            } else {
+                SignInForm {
+                    message: Some(Notice::new("signin.unlock_for", Level::Info).arg("id", &target)),
+                    unlock: Some(target),
+                    ..SignInForm::default()
+                }
+            };
+        }
         KeyCode::Tab | KeyCode::BackTab | KeyCode::Up | KeyCode::Down => f.on_pin = !f.on_pin,
         KeyCode::Backspace => {
             if f.on_pin {
@@ -710,9 +809,14 @@ fn sign_in_key(m: &mut Model, k: KeyEvent, ctrl: bool, out: &mut Vec<Command>) {
             } else {
                 f.busy = true;
                 f.message = Some(Notice::new("signin.checking", Level::Info));
-                out.push(Command::SignIn {
-                    id: f.id.trim().to_string(),
-                    pin: std::mem::take(&mut f.pin),
+                let (id, pin) = (f.id.trim().to_string(), std::mem::take(&mut f.pin));
+                out.push(match &f.unlock {
+                    Some(officer) => Command::Unlock {
+                        officer: officer.clone(),
+                        supervisor: id,
+                        pin,
+                    },
+                    None => Command::SignIn { id, pin },
                 });
             }
         }
@@ -742,9 +846,12 @@ fn main_key(m: &mut Model, k: KeyEvent, ctrl: bool, out: &mut Vec<Command>) {
         KeyCode::Enter if m.line_dropped > 0 => {
             let n = m.line.chars().count() + std::mem::take(&mut m.line_dropped);
             m.line.clear();
-            let detail = format!("{n} characters, longer than {MAX_LINE} bytes");
-            tracing::warn!(source = KEYBOARD, detail, "scanner line dropped");
-            m.notice = Some(Notice::new("scan.unreadable", Level::Warn).detail(detail));
+            tracing::warn!(source = KEYBOARD, n, max = MAX_LINE, "scanner line dropped");
+            m.notice = Some(
+                Notice::new("scan.too_long", Level::Warn)
+                    .arg("n", n.to_string())
+                    .arg("max", MAX_LINE.to_string()),
+            );
         }
         // A scanner ends its line with Enter: a non-empty line is always scanner input.
         KeyCode::Enter if !m.line.is_empty() => {
@@ -871,6 +978,7 @@ fn main_key(m: &mut Model, k: KeyEvent, ctrl: bool, out: &mut Vec<Command>) {
 fn refuse(m: &mut Model, i: usize, out: &mut Vec<Command>) {
     let Some(s) = &mut m.shown else { return };
     s.stage = Stage::Refused(i);
+    m.shift.refused += 1;
     let reason = REFUSE_REASONS[i];
     out.push(Command::Audit {
         kind: AuditKind::ChecklistRefuse,
@@ -950,13 +1058,10 @@ fn take_input(m: &mut Model, ev: ScanEvent, out: &mut Vec<Command>) {
             // catches it again and reports the internal error.
             let foreign = super::worker::guarded(|| {
                 let read = rules::read_visa(&text, &TrustStore::default());
-                read.is_foreign_code()
-                    .then(|| read.reasons.first().map(|r| r.detail.clone()))
+                read.is_foreign_code().then(|| foreign_kind(&text))
             });
-            if let Ok(Some(detail)) = foreign {
-                let mut n = Notice::new("scan.foreign", Level::Warn);
-                n.detail = detail;
-                m.notice = Some(n);
+            if let Ok(Some(what)) = foreign {
+                m.notice = Some(Notice::new("scan.foreign", Level::Warn).arg("what", what));
                 return;
             }
             m.qr = Some(text);
@@ -1286,10 +1391,13 @@ mod tests {
         let cmds = typed(&mut m, &long);
         assert!(cmds.is_empty() && m.qr.is_none());
         let n = m.notice.as_ref().unwrap();
-        assert_eq!(n.key, "scan.unreadable");
+        assert_eq!(n.key, "scan.too_long");
         assert_eq!(
-            n.detail.as_deref(),
-            Some(format!("{} characters, longer than {MAX_LINE} bytes", long.len()).as_str())
+            n.args,
+            [
+                ("n", long.len().to_string()),
+                ("max", MAX_LINE.to_string())
+            ]
         );
         // The next line is read normally.
         typed(&mut m, "KZV1:ABC");

@@ -185,7 +185,7 @@ fn draw_header(m: &Model, f: &mut Frame, area: Rect) {
     }
     spans.push(Span::raw(format!(
         "{} UTC+5 │ {}",
-        m.clock,
+        i18n::clock(l, &m.clock),
         l.code().to_uppercase()
     )));
     if m.settings.demo {
@@ -198,7 +198,7 @@ fn draw_header(m: &Model, f: &mut Frame, area: Rect) {
         spans.push(Span::styled(
             format!(
                 " │ {}",
-                trf(l, "status.date_override", &[("d", &d.to_string())])
+                trf(l, "status.date_override", &[("d", &i18n::date(l, d))])
             ),
             Style::new().fg(WARN),
         ));
@@ -248,7 +248,7 @@ fn draw_trust(m: &Model, f: &mut Frame, area: Rect) {
     ))];
     let last = t
         .last_update
-        .map_or_else(|| tr(l, "status.none"), |d| d.to_string());
+        .map_or_else(|| tr(l, "status.none"), |d| i18n::date(l, d));
     spans.push(Span::raw(format!(
         ", {} {last}",
         tr(l, "status.last_update")
@@ -302,12 +302,21 @@ fn draw_sign_in(m: &Model, f: &mut Frame, area: Rect) {
             Span::raw(if active { " ◀" } else { "" }),
         ])
     };
+    let (id_key, pin_key, title_key) = if s.unlock.is_some() {
+        (
+            "signin.supervisor_id",
+            "signin.supervisor_pin",
+            "signin.unlock_title",
+        )
+    } else {
+        ("signin.id", "signin.pin", "signin.title")
+    };
     let mut lines = vec![
         Line::raw(""),
-        field(tr(l, "signin.id"), safe(&s.id), !s.on_pin),
+        field(tr(l, id_key), safe(&s.id), !s.on_pin),
         Line::raw(""),
         field(
-            tr(l, "signin.pin"),
+            tr(l, pin_key),
             "•".repeat(s.pin.chars().count()),
             s.on_pin,
         ),
@@ -325,6 +334,12 @@ fn draw_sign_in(m: &Model, f: &mut Frame, area: Rect) {
         tr(l, "signin.hint"),
         Style::new().add_modifier(Modifier::DIM),
     ));
+    if s.unlock.is_none() {
+        lines.push(Line::styled(
+            tr(l, "signin.unlock_hint"),
+            Style::new().add_modifier(Modifier::DIM),
+        ));
+    }
     if m.settings.demo_account {
         lines.push(Line::styled(
             trf(
@@ -338,12 +353,12 @@ fn draw_sign_in(m: &Model, f: &mut Frame, area: Rect) {
             Style::new().fg(WARN),
         ));
     }
-    let rect = centered(area, 64, 12);
+    let rect = centered(area, 64, 13);
     f.render_widget(Clear, rect);
     f.render_widget(
         Paragraph::new(lines)
             .wrap(Wrap { trim: false })
-            .block(Block::bordered().title(format!(" {} ", tr(l, "signin.title")))),
+            .block(Block::bordered().title(format!(" {} ", tr(l, title_key)))),
         rect,
     );
 }
@@ -541,8 +556,8 @@ fn draw_verdict(m: &Model, s: &Shown, f: &mut Frame, area: Rect) {
             s.decision.entries_used,
             v.entries,
             tr(l, "verdict.validity"),
-            v.valid_from,
-            v.valid_until,
+            i18n::date(l, v.valid_from),
+            i18n::date(l, v.valid_until),
             tr(l, "verdict.stay"),
             trf(l, "verdict.stay_days", &[("n", &v.stay_days.to_string())]),
         )));
@@ -591,7 +606,7 @@ fn draw_reasons(m: &Model, s: &Shown, f: &mut Frame, area: Rect) {
     };
     let with_details: usize = reasons
         .iter()
-        .map(|r| title_rows(r) + rows_of(&format!("  {}", safe(&r.detail))))
+        .map(|r| title_rows(r) + rows_of(&format!("  {}", safe(&i18n::reason_detail(l, r)))))
         .sum();
     let titles: usize = reasons.iter().map(title_rows).sum();
     // Every code stays visible: details give way first, then titles shrink to one
@@ -602,7 +617,7 @@ fn draw_reasons(m: &Model, s: &Shown, f: &mut Frame, area: Rect) {
             lines.push(title_line(r));
             if with_details <= inner_h {
                 lines.push(Line::styled(
-                    format!("  {}", safe(&r.detail)),
+                    format!("  {}", safe(&i18n::reason_detail(l, r))),
                     Style::new().add_modifier(Modifier::DIM),
                 ));
             }
@@ -698,11 +713,11 @@ fn draw_fields(m: &Model, s: &Shown, f: &mut Frame, area: Rect) {
             "sn" => h.surname.clone(),
             "gn" => h.given_names.clone(),
             "na" => h.nationality.clone(),
-            "db" => h.birth.to_iso(),
+            "db" => i18n::birth(l, &h.birth.to_iso()),
             "sx" => h.sex.code().into(),
             "dn" => h.document_number.clone(),
             "dc" => h.document_country.clone(),
-            _ => h.document_expiry.to_string(),
+            _ => i18n::date(l, h.document_expiry),
         })
     };
     let pass_val = |k: &str| -> String {
@@ -713,11 +728,11 @@ fn draw_fields(m: &Model, s: &Shown, f: &mut Frame, area: Rect) {
             "sn" => p.surname.clone(),
             "gn" => p.given_names.clone(),
             "na" => p.nationality.clone(),
-            "db" => p.birth.to_iso(),
+            "db" => i18n::birth(l, &p.birth.to_iso()),
             "sx" => p.sex.code().into(),
             "dn" => p.document_number.clone(),
             "dc" => p.issuing_state.clone(),
-            _ => p.expiry.to_string(),
+            _ => i18n::date(l, p.expiry),
         })
     };
     let rows = keys.iter().map(|k| {
@@ -766,7 +781,49 @@ fn draw_fields(m: &Model, s: &Shown, f: &mut Frame, area: Rect) {
 
 fn draw_history(m: &Model, f: &mut Frame, area: Rect) {
     let l = m.lang;
-    let lines: Vec<Line> = if m.history.is_empty() {
+    let mut lines = shift_lines(m);
+    lines.extend(history_lines(m));
+    f.render_widget(
+        Paragraph::new(lines)
+            .block(Block::bordered().title(format!(" {} ", tr(l, "history.title")))),
+        area,
+    );
+}
+
+/// The signed-in officer's shift: since when, and what was decided in it.
+fn shift_lines(m: &Model) -> Vec<Line<'static>> {
+    let l = m.lang;
+    let Some(o) = &m.officer else {
+        return Vec::new();
+    };
+    let sh = &m.shift;
+    vec![Line::from(vec![
+        Span::styled(
+            format!(
+                "{}: ",
+                trf(
+                    l,
+                    "history.shift",
+                    &[("officer", &safe(&o.id)), ("since", &i18n::clock(l, &sh.since))]
+                )
+            ),
+            bold(),
+        ),
+        Span::raw(trf(
+            l,
+            "history.counts",
+            &[
+                ("accept", &sh.accept.to_string()),
+                ("reject", &sh.reject.to_string()),
+                ("refused", &sh.refused.to_string()),
+            ],
+        )),
+    ])]
+}
+
+fn history_lines(m: &Model) -> Vec<Line<'static>> {
+    let l = m.lang;
+    if m.history.is_empty() {
         vec![Line::styled(
             tr(l, "history.empty"),
             Style::new().add_modifier(Modifier::DIM),
@@ -812,12 +869,7 @@ fn draw_history(m: &Model, f: &mut Frame, area: Rect) {
                 ])
             })
             .collect()
-    };
-    f.render_widget(
-        Paragraph::new(lines)
-            .block(Block::bordered().title(format!(" {} ", tr(l, "history.title")))),
-        area,
-    );
+    }
 }
 
 fn draw_help(m: &Model, f: &mut Frame, area: Rect) {

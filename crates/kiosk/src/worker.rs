@@ -12,7 +12,7 @@ use std::sync::mpsc;
 use tokio::sync::mpsc::UnboundedSender;
 
 use evisa_core::rules::Direction;
-use evisa_store::officers::SignIn;
+use evisa_store::officers::{SignIn, Unlock};
 use evisa_store::store::{AuditEvent, AuditRow, Store, StoreError};
 use evisa_store::terminal::{Terminal, kazakhstan_now_rfc3339};
 
@@ -188,6 +188,59 @@ pub fn run(t: &mut Terminal, terminal_id: &str, cmd: Command) -> Option<Message>
                 Err(_) => Ok(0),
             };
             Some(Message::SignedIn(logged.and(r)))
+        }
+        Command::Unlock {
+            officer,
+            supervisor,
+            pin,
+        } => {
+            let Some(store) = t.store.as_mut() else {
+                return Some(Message::Unlocked(Err("no database".into())));
+            };
+            let r = store
+                .unlock_by_supervisor(&officer, &supervisor, &pin)
+                .map_err(|e| e.to_string());
+            let by = Some(supervisor.as_str());
+            let refused = |why: &str| serde_json::json!({"unlock": officer, "refused": why});
+            let logged = match &r {
+                Ok(Unlock::Done) => audit(
+                    store,
+                    AuditKind::SettingsChange,
+                    by,
+                    tid,
+                    &serde_json::json!({"unlock": officer}),
+                ),
+                Ok(Unlock::NotSupervisor) => audit(
+                    store,
+                    AuditKind::SettingsChange,
+                    by,
+                    tid,
+                    &refused("not a supervisor"),
+                ),
+                Ok(Unlock::NoSuchOfficer) => audit(
+                    store,
+                    AuditKind::SettingsChange,
+                    by,
+                    tid,
+                    &refused("no such officer"),
+                ),
+                Ok(Unlock::Refused(s)) => {
+                    let why = match s {
+                        SignIn::Locked => "supervisor locked",
+                        SignIn::Unknown => "unknown supervisor",
+                        _ => "wrong supervisor PIN",
+                    };
+                    audit(store, AuditKind::PinFailed, by, tid, &refused(why)).and_then(|_| {
+                        if *s == SignIn::NowLocked {
+                            audit(store, AuditKind::AccountLocked, by, tid, &serde_json::json!({}))
+                        } else {
+                            Ok(0)
+                        }
+                    })
+                }
+                Err(_) => Ok(0),
+            };
+            Some(Message::Unlocked(logged.and(r)))
         }
         Command::Verify {
             qr,

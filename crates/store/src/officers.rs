@@ -232,6 +232,42 @@ impl Store {
     }
 }
 
+/// The result of a supervisor's attempt to unlock an account at a terminal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Unlock {
+    Done,
+    /// The PIN was right, but the account is not a supervisor's.
+    NotSupervisor,
+    /// The supervisor's own sign-in failed (wrong PIN, locked, unknown ID); it counts
+    /// against their account like any sign-in.
+    Refused(SignIn),
+    /// The supervisor was right, but there is no such officer to unlock.
+    NoSuchOfficer,
+}
+
+impl Store {
+    /// Unlocks `officer` when `supervisor` signs with a right PIN and is a supervisor.
+    pub fn unlock_by_supervisor(
+        &mut self,
+        officer: &str,
+        supervisor: &str,
+        pin: &str,
+    ) -> Result<Unlock, OfficerError> {
+        match self.check_pin(supervisor, pin)? {
+            SignIn::Ok {
+                role: Role::Supervisor,
+                ..
+            } => match self.unlock_officer(officer) {
+                Ok(()) => Ok(Unlock::Done),
+                Err(OfficerError::NotFound(_)) => Ok(Unlock::NoSuchOfficer),
+                Err(e) => Err(e),
+            },
+            SignIn::Ok { .. } => Ok(Unlock::NotSupervisor),
+            other => Ok(Unlock::Refused(other)),
+        }
+    }
+}
+
 /// Argon2id (default parameters) of a PIN nobody has; only used to equalise timing.
 const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$x3aUIBczMo0tDZgtKHhmAxuzHUQQZnV5T9eiQZAGVhI";
 
