@@ -80,6 +80,36 @@ fn shown(case: &str, date: time::Date, code: &str) -> Shown {
     }
 }
 
+/// A fixture case decided on a given history of the visa (entries already made).
+fn shown_after(case: &str, date: time::Date, direction: Direction, entries: &[time::Date]) -> Shown {
+    use evisa_core::rules::{History, Movement, decide, read_visa};
+    let dir = root().join("fixtures/cases").join(case);
+    let qr = std::fs::read_to_string(dir.join("qr.txt")).unwrap();
+    let mrz = std::fs::read_to_string(dir.join("mrz.txt")).unwrap();
+    let term = Terminal::open(&root().join("keys"), None::<&Path>).unwrap();
+    let at = Checkpoint {
+        date,
+        code: "NQZ".into(),
+        direction,
+    };
+    let history = History {
+        movements: entries
+            .iter()
+            .map(|d| Movement {
+                direction: Direction::Entry,
+                date: *d,
+                checkpoint: "ALA".into(),
+            })
+            .collect(),
+        revoked: None,
+    };
+    Shown {
+        decision: decide(&read_visa(&qr, &term.trust), &mrz, &history, &at),
+        at,
+        stage: Stage::Final,
+    }
+}
+
 #[test]
 fn sign_in() {
     let mut m = model(false);
@@ -173,6 +203,128 @@ fn reject_in_russian_and_kazakh() {
     insta::assert_snapshot!(kk);
 }
 
+fn draw_big(m: &Model) -> String {
+    let mut screen = Screen::new(TestBackend::new(120, 40)).unwrap();
+    screen.draw(|f| view(m, f)).unwrap();
+    screen.backend().to_string()
+}
+
+/// English words of the rules' sentences that must never reach a Russian or Kazakh
+/// screen (names and codes from the documents are shown as printed).
+const ENGLISH: [&str; 12] = [
+    "the visa",
+    "The visa",
+    "passport shows",
+    "on the visa",
+    "today is",
+    "valid until",
+    "checkpoint is",
+    "entries",
+    "already recorded",
+    "permitted stay",
+    "Passport",
+    "surname",
+];
+
+fn assert_no_english(s: &str) {
+    for w in ENGLISH {
+        assert!(!s.contains(w), "English {w:?} on screen:\n{s}");
+    }
+}
+
+/// Issue 12: a Russian or Kazakh officer saw translated titles over English sentences
+/// ("given names on the visa is …"). Every reason's detail, date and field name is in
+/// the officer's language; the codes stay.
+#[test]
+fn reject_screens_in_russian_and_kazakh_have_every_detail_translated() {
+    let mut m = model(true);
+    m.shown = Some(shown("several_reasons", date!(2027 - 02 - 01), "ALA"));
+    m.lang = Lang::Ru;
+    let ru = draw_big(&m);
+    assert_no_english(&ru);
+    for want in [
+        "ОТКАЗ",
+        "VISA_EXPIRED",
+        "HOLDER_MISMATCH",
+        "Виза действовала до 29.01.2027; сегодня 01.02.2027.",
+        "Паспорт заменён: нужна новая электронная виза.",
+    ] {
+        assert!(ru.contains(want), "{want:?} missing:\n{ru}");
+    }
+    insta::assert_snapshot!("reject_several_reasons_ru", ru);
+    m.lang = Lang::Kk;
+    let kk = draw_big(&m);
+    assert_no_english(&kk);
+    for want in [
+        "БАС ТАРТУ",
+        "Виза 29.01.2027 дейін жарамды болған; бүгін 01.02.2027.",
+        "жаңа электрондық виза қажет",
+    ] {
+        assert!(kk.contains(want), "{want:?} missing:\n{kk}");
+    }
+    insta::assert_snapshot!("reject_several_reasons_kk", kk);
+}
+
+/// Numbers take the right noun form: Russian "1 въезд / 2 въезда / 5 въездов", Kazakh
+/// the singular after every numeral.
+#[test]
+fn entries_and_overstay_are_told_with_correct_plurals_in_russian_and_kazakh() {
+    let mut m = model(true);
+    let sh = shown_after(
+        "entries_exhausted",
+        date!(2026 - 11 - 25),
+        Direction::Entry,
+        &[date!(2026 - 11 - 05)],
+    );
+    let detail = |m: &Model| draw_big(m);
+    // The sentence as written (the screen wraps it).
+    let sentence = |m: &Model| {
+        let d = &m.shown.as_ref().unwrap().decision;
+        assert_eq!(d.reasons.len(), 1, "{:?}", d.reasons);
+        evisa_kiosk::i18n::reason_detail(m.lang, &d.reasons[0])
+    };
+    m.shown = Some(sh);
+    m.lang = Lang::Ru;
+    let ru = detail(&m);
+    assert_no_english(&ru);
+    assert!(ru.contains("ENTRIES_EXHAUSTED"), "{ru}");
+    assert_eq!(
+        sentence(&m),
+        "Виза разрешает 1 въезд; уже записано: 1. Последний въезд 05.11.2026 в пункте ALA."
+    );
+    insta::assert_snapshot!("reject_entries_exhausted_ru", ru);
+    m.lang = Lang::Kk;
+    let kk = detail(&m);
+    assert_no_english(&kk);
+    assert_eq!(
+        sentence(&m),
+        "Виза 1 кіруге рұқсат береді; тіркелген кірулер: 1. Соңғы кіру 05.11.2026, ALA пунктінде."
+    );
+
+    m.shown = Some(shown_after(
+        "overstay",
+        date!(2026 - 11 - 26),
+        Direction::Exit,
+        &[date!(2026 - 10 - 25)],
+    ));
+    m.lang = Lang::Ru;
+    let ru = detail(&m);
+    assert_no_english(&ru);
+    assert_eq!(
+        sentence(&m),
+        "Въезд 25.10.2026 в пункте ALA; разрешённый срок пребывания 30 дней; сегодня 32-й день, превышение на 2 дня."
+    );
+    insta::assert_snapshot!("reject_overstay_ru", ru);
+    m.lang = Lang::Kk;
+    let kk = detail(&m);
+    assert_no_english(&kk);
+    assert_eq!(
+        sentence(&m),
+        "Кіру 25.10.2026, ALA пунктінде; рұқсат етілген болу мерзімі 30 күн; бүгін 32-күн, 2 күн асып кетті."
+    );
+    insta::assert_snapshot!("reject_overstay_kk", kk);
+}
+
 #[test]
 fn help_overlay() {
     let mut m = model(true);
@@ -229,7 +381,7 @@ fn a_large_screen_keeps_the_history_beside_the_verdict() {
         "{s}"
     );
     // With room, every reason keeps its detail sentence.
-    assert!(s.contains("the visa was valid until 2027-01-29"), "{s}");
+    assert!(s.contains("The visa was valid until 2027-01-29"), "{s}");
     assert!(s.contains("✘ REJECT"));
 }
 

@@ -387,7 +387,7 @@ pub fn reason_detail(lang: Lang, r: &Reason) -> String {
         },
         Detail::Document { diffs } => {
             let parts: Vec<String> = diffs.iter().map(|x| diff(lang, x)).collect();
-            t("detail.document", &[("diffs", &parts.join("; "))])
+            upper_first(&t("detail.document", &[("diffs", &parts.join("; "))]))
         }
         Detail::Holder { diffs, note } => {
             let last = Detail::last_name_diff(diffs);
@@ -407,7 +407,7 @@ pub fn reason_detail(lang: Lang, r: &Reason) -> String {
                     s
                 })
                 .collect();
-            t("detail.holder", &[("diffs", &parts.join("; "))])
+            upper_first(&t("detail.holder", &[("diffs", &parts.join("; "))]))
         }
         Detail::ExpiryMismatch { visa, passport } => t(
             "detail.expiry_mismatch",
@@ -429,6 +429,20 @@ pub fn reason_detail(lang: Lang, r: &Reason) -> String {
     }
 }
 
+/// A field name inside a sentence (the catalogue has it as a table heading).
+fn lower_first(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map_or_else(String::new, |f| f.to_lowercase().chain(c).collect())
+}
+
+/// A sentence that begins with a field name.
+fn upper_first(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map_or_else(String::new, |f| f.to_uppercase().chain(c).collect())
+}
+
 /// "Surname on the visa: X; the passport shows: Y", the field named in `lang`.
 fn diff(lang: Lang, x: &FieldDiff) -> String {
     let shown = |v: &str| {
@@ -444,7 +458,7 @@ fn diff(lang: Lang, x: &FieldDiff) -> String {
         lang,
         "detail.diff",
         &[
-            ("field", &tr(lang, &format!("field.{}", x.field))),
+            ("field", &lower_first(&tr(lang, &format!("field.{}", x.field)))),
             ("visa", &shown(&x.visa)),
             ("passport", &shown(&x.passport)),
         ],

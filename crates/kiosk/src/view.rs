@@ -490,11 +490,20 @@ fn draw_banner(m: &Model, s: &Shown, f: &mut Frame, area: Rect) {
         ),
         _ => String::new(),
     };
-    let mut lines: Vec<Line> = Vec::new();
-    if area.height >= 5 && area.width as usize >= bigtext::width(big) + 2 {
-        lines.extend(bigtext::render(big).into_iter().map(Line::raw));
-    }
     let mark = if accept { "✔" } else { "✘" };
+    let mut lines: Vec<Line> = Vec::new();
+    // The big word in the officer's language; without the mark, then in English when
+    // the window is too narrow for it.
+    let fits = |t: &str| bigtext::can_render(t) && area.width as usize >= bigtext::width(t) + 2;
+    let translated = format!("{mark} {word}");
+    let big_word = [translated.as_str(), word.as_str(), big]
+        .into_iter()
+        .find(|t| fits(t));
+    if area.height >= 5
+        && let Some(t) = big_word
+    {
+        lines.extend(bigtext::render(t).into_iter().map(Line::raw));
+    }
     // The English word is on the banner already; other languages add theirs.
     let english = &big[4..];
     let word = if word == english {
@@ -797,6 +806,12 @@ fn shift_lines(m: &Model) -> Vec<Line<'static>> {
         return Vec::new();
     };
     let sh = &m.shift;
+    // The training officer is signed in before the first clock reading.
+    let since = if sh.since.is_empty() {
+        &m.clock
+    } else {
+        &sh.since
+    };
     vec![Line::from(vec![
         Span::styled(
             format!(
@@ -804,7 +819,7 @@ fn shift_lines(m: &Model) -> Vec<Line<'static>> {
                 trf(
                     l,
                     "history.shift",
-                    &[("officer", &safe(&o.id)), ("since", &i18n::clock(l, &sh.since))]
+                    &[("officer", &safe(&o.id)), ("since", &i18n::clock(l, since))]
                 )
             ),
             bold(),
