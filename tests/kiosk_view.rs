@@ -81,7 +81,12 @@ fn shown(case: &str, date: time::Date, code: &str) -> Shown {
 }
 
 /// A fixture case decided on a given history of the visa (entries already made).
-fn shown_after(case: &str, date: time::Date, direction: Direction, entries: &[time::Date]) -> Shown {
+fn shown_after(
+    case: &str,
+    date: time::Date,
+    direction: Direction,
+    entries: &[time::Date],
+) -> Shown {
     use evisa_core::rules::{History, Movement, decide, read_visa};
     let dir = root().join("fixtures/cases").join(case);
     let qr = std::fs::read_to_string(dir.join("qr.txt")).unwrap();

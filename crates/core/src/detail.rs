@@ -157,7 +157,9 @@ impl Detail {
     /// The index of the last name difference (`sn` or `gn`) in a holder mismatch: the
     /// [`NameNote`] follows it.
     pub fn last_name_diff(diffs: &[FieldDiff]) -> Option<usize> {
-        diffs.iter().rposition(|d| d.field == "sn" || d.field == "gn")
+        diffs
+            .iter()
+            .rposition(|d| d.field == "sn" || d.field == "gn")
     }
 }
 
@@ -207,7 +209,10 @@ impl std::fmt::Display for Detail {
                 write!(f, "the visa is valid from {valid_from}; today is {today}")
             }
             Detail::Expired { valid_until, today } => {
-                write!(f, "the visa was valid until {valid_until}; today is {today}")
+                write!(
+                    f,
+                    "the visa was valid until {valid_until}; today is {today}"
+                )
             }
             Detail::Checkpoint { allowed, here } => write!(
                 f,

@@ -450,7 +450,10 @@ pub fn decide(
             });
         }
         if !doc.is_empty() {
-            out(ReasonCode::DocumentMismatch, Detail::Document { diffs: doc });
+            out(
+                ReasonCode::DocumentMismatch,
+                Detail::Document { diffs: doc },
+            );
         }
         let (diffs, note) = holder_differences(v, p, &mut mismatched);
         if !diffs.is_empty() {

@@ -634,7 +634,9 @@ fn unlocked(m: &mut Model, r: Result<Unlock, String>) {
                 .arg("by", supervisor)
         }
         Ok(Unlock::NotSupervisor) => Notice::new("signin.unlock_not_supervisor", Level::Error),
-        Ok(Unlock::NoSuchOfficer) => Notice::new("signin.unlock_unknown", Level::Error).arg("id", target),
+        Ok(Unlock::NoSuchOfficer) => {
+            Notice::new("signin.unlock_unknown", Level::Error).arg("id", target)
+        }
         Ok(Unlock::Refused(SignIn::Locked | SignIn::NowLocked)) => {
             Notice::new("signin.unlock_locked", Level::Error)
         }
@@ -1394,10 +1396,7 @@ mod tests {
         assert_eq!(n.key, "scan.too_long");
         assert_eq!(
             n.args,
-            [
-                ("n", long.len().to_string()),
-                ("max", MAX_LINE.to_string())
-            ]
+            [("n", long.len().to_string()), ("max", MAX_LINE.to_string())]
         );
         // The next line is read normally.
         typed(&mut m, "KZV1:ABC");
@@ -1429,5 +1428,163 @@ mod tests {
                 ..
             }]
         ));
+    }
+
+    fn decided(verdict: Verdict) -> Message {
+        Message::Verified(
+            Ok(Box::new(Decision {
+                verdict,
+                reasons: vec![],
+                visa: None,
+                passport: None,
+                mismatched: vec![],
+                entries_used: 0,
+                signer: None,
+            })),
+            model().checkpoint(),
+        )
+    }
+
+    fn signed_in_as(m: &mut Model, id: &str, clock: &str) {
+        m.clock = clock.into();
+        update(
+            m,
+            Message::SignedIn(Ok(SignIn::Ok {
+                id: id.into(),
+                role: Role::Officer,
+            })),
+        );
+    }
+
+    /// Issue 12: the history shows the current shift, counted from this officer's
+    /// sign-in: recorded crossings, REJECTs, and ACCEPTs refused at the checklist.
+    #[test]
+    fn the_shift_counts_accepts_rejects_and_refusals_since_sign_in() {
+        let mut m = model();
+        m.officer = None;
+        m.screen = Screen::SignIn;
+        signed_in_as(&mut m, "O-1", "2026-11-25 08:00");
+        assert_eq!(m.shift.since, "2026-11-25 08:00");
+        // Two REJECTs.
+        update(&mut m, decided(Verdict::Reject));
+        update(&mut m, decided(Verdict::Reject));
+        // An ACCEPT confirmed and recorded.
+        update(&mut m, decided(Verdict::Accept));
+        update(&mut m, Message::Key(KeyEvent::from(KeyCode::F(5))));
+        update(&mut m, Message::Recorded(Ok(())));
+        // An ACCEPT refused at the checklist (F6, the first reason, Enter).
+        update(&mut m, decided(Verdict::Accept));
+        for k in [KeyCode::F(6), KeyCode::Enter] {
+            update(&mut m, Message::Key(KeyEvent::from(k)));
+        }
+        // A failed recording counts nothing.
+        update(&mut m, decided(Verdict::Accept));
+        update(&mut m, Message::Key(KeyEvent::from(KeyCode::F(5))));
+        update(&mut m, Message::Recorded(Err("disk full".into())));
+        assert_eq!(
+            m.shift,
+            Shift {
+                since: "2026-11-25 08:00".into(),
+                accept: 1,
+                reject: 2,
+                refused: 1,
+            }
+        );
+        // The next officer's shift starts from nothing.
+        update(&mut m, Message::Key(KeyEvent::from(KeyCode::F(6))));
+        update(&mut m, Message::Key(KeyEvent::from(KeyCode::Enter)));
+        update(&mut m, Message::Key(KeyEvent::from(KeyCode::F(9))));
+        assert_eq!(m.shift, Shift::default());
+        signed_in_as(&mut m, "O-2", "2026-11-25 16:00");
+        assert_eq!(
+            m.shift,
+            Shift {
+                since: "2026-11-25 16:00".into(),
+                ..Shift::default()
+            }
+        );
+    }
+
+    fn locked_out(m: &mut Model) {
+        m.officer = None;
+        m.screen = Screen::SignIn;
+        // `typed` ends with Enter: the ID's moves to the PIN, the PIN's signs in.
+        typed(m, "O-7");
+        typed(m, "1111");
+        update(m, Message::SignedIn(Ok(SignIn::Locked)));
+        assert_eq!(m.signin.message.as_ref().unwrap().key, "signin.locked");
+    }
+
+    /// F7 after a lock-out: the supervisor's ID and PIN go to an unlock command for the
+    /// locked officer, never to a sign-in; the answer is shown and the form resets.
+    #[test]
+    fn a_supervisor_unlocks_a_locked_out_officer_with_their_own_pin() {
+        let mut m = model();
+        locked_out(&mut m);
+        update(&mut m, Message::Key(KeyEvent::from(KeyCode::F(7))));
+        assert_eq!(m.signin.unlock.as_deref(), Some("O-7"));
+        assert!(m.signin.id.is_empty() && m.signin.pin.is_empty());
+        typed(&mut m, "S-1");
+        let c = typed(&mut m, "98765");
+        assert_eq!(
+            c,
+            [Command::Unlock {
+                officer: "O-7".into(),
+                supervisor: "S-1".into(),
+                pin: "98765".into(),
+            }]
+        );
+        assert!(m.signin.pin.is_empty() && m.signin.busy);
+        update(&mut m, Message::Unlocked(Ok(Unlock::Done)));
+        let n = m.signin.message.clone().unwrap();
+        assert_eq!(n.key, "signin.unlock_done");
+        assert_eq!(
+            n.args,
+            [("id", "O-7".to_string()), ("by", "S-1".to_string())]
+        );
+        // Back to the plain form, the unlocked officer's ID ready for their PIN.
+        assert_eq!(m.signin.unlock, None);
+        assert_eq!(m.signin.id, "O-7");
+        assert!(m.signin.on_pin && !m.signin.busy);
+        assert_eq!(m.screen, Screen::SignIn);
+        assert!(m.officer.is_none());
+    }
+
+    /// A wrong supervisor PIN, an officer who is no supervisor and a locked supervisor
+    /// unlock nothing, and each says why (the worker audits each; see its tests).
+    #[test]
+    fn refused_unlocks_say_why_and_sign_nobody_in() {
+        for (answer, key) in [
+            (
+                Unlock::Refused(SignIn::WrongPin { remaining: 4 }),
+                "signin.unlock_wrong_pin",
+            ),
+            (Unlock::Refused(SignIn::Unknown), "signin.unlock_wrong_pin"),
+            (Unlock::NotSupervisor, "signin.unlock_not_supervisor"),
+            (Unlock::Refused(SignIn::Locked), "signin.unlock_locked"),
+            (Unlock::Refused(SignIn::NowLocked), "signin.unlock_locked"),
+            (Unlock::NoSuchOfficer, "signin.unlock_unknown"),
+        ] {
+            let mut m = model();
+            locked_out(&mut m);
+            update(&mut m, Message::Key(KeyEvent::from(KeyCode::F(7))));
+            typed(&mut m, "S-1");
+            assert_eq!(typed(&mut m, "1").len(), 1);
+            update(&mut m, Message::Unlocked(Ok(answer)));
+            assert_eq!(m.signin.message.as_ref().unwrap().key, key);
+            assert_eq!(m.signin.unlock, None);
+            assert!(m.signin.id.is_empty() && m.signin.pin.is_empty());
+            assert!(m.officer.is_none() && m.screen == Screen::SignIn);
+        }
+        // F7 with no ID typed asks for the locked officer's ID first.
+        let mut m = model();
+        m.officer = None;
+        m.screen = Screen::SignIn;
+        let c = update(&mut m, Message::Key(KeyEvent::from(KeyCode::F(7))));
+        assert!(c.is_empty() && m.signin.unlock.is_none());
+        assert_eq!(
+            m.signin.message.as_ref().unwrap().key,
+            "signin.unlock_need_id"
+        );
     }
 }

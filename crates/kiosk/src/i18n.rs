@@ -260,8 +260,8 @@ pub fn reason_detail(lang: Lang, r: &Reason) -> String {
             not_before,
             not_after,
         } => {
-            let issued = evisa_core::detail::unix_day(*issued_at)
-                .map_or_else(|| issued_at.to_string(), d);
+            let issued =
+                evisa_core::detail::unix_day(*issued_at).map_or_else(|| issued_at.to_string(), d);
             t(
                 "detail.key_period",
                 &[
@@ -458,7 +458,10 @@ fn diff(lang: Lang, x: &FieldDiff) -> String {
         lang,
         "detail.diff",
         &[
-            ("field", &lower_first(&tr(lang, &format!("field.{}", x.field)))),
+            (
+                "field",
+                &lower_first(&tr(lang, &format!("field.{}", x.field))),
+            ),
             ("visa", &shown(&x.visa)),
             ("passport", &shown(&x.passport)),
         ],
@@ -513,7 +516,10 @@ mod tests {
                         if text.trim().is_empty() {
                             problems.push(format!("{}: empty {key}", lang.code()));
                         }
-                        if plural_counts(text).iter().any(|n| *n != plural_forms(*lang)) {
+                        if plural_counts(text)
+                            .iter()
+                            .any(|n| *n != plural_forms(*lang))
+                        {
                             problems.push(format!(
                                 "{}: {key} needs {} plural forms",
                                 lang.code(),
@@ -642,7 +648,9 @@ mod tests {
             passport: String::new(),
         };
         let mut all = vec![
-            Detail::Qr(QrError::NotAnEvisa { hint: String::new() }),
+            Detail::Qr(QrError::NotAnEvisa {
+                hint: String::new(),
+            }),
             Detail::Qr(QrError::Empty),
             Detail::Algorithm { alg: Some(-7) },
             Detail::Algorithm { alg: None },

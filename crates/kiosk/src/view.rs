@@ -315,11 +315,7 @@ fn draw_sign_in(m: &Model, f: &mut Frame, area: Rect) {
         Line::raw(""),
         field(tr(l, id_key), safe(&s.id), !s.on_pin),
         Line::raw(""),
-        field(
-            tr(l, pin_key),
-            "•".repeat(s.pin.chars().count()),
-            s.on_pin,
-        ),
+        field(tr(l, pin_key), "•".repeat(s.pin.chars().count()), s.on_pin),
         Line::raw(""),
     ];
     match &s.message {

@@ -340,6 +340,34 @@ mod tests {
     }
 
     #[test]
+    fn only_a_supervisor_with_a_right_pin_unlocks() {
+        let mut s = Store::open_in_memory().unwrap();
+        s.add_officer("O1", Role::Officer, "1234", "t").unwrap();
+        s.add_officer("S1", Role::Supervisor, "55555", "t").unwrap();
+        for _ in 0..MAX_FAILED_ATTEMPTS {
+            s.check_pin("O1", "9999").unwrap();
+        }
+        assert_eq!(
+            s.unlock_by_supervisor("O1", "O1", "1234").unwrap(),
+            Unlock::Refused(SignIn::Locked)
+        );
+        assert_eq!(
+            s.unlock_by_supervisor("O1", "S1", "1").unwrap(),
+            Unlock::Refused(SignIn::WrongPin { remaining: 4 })
+        );
+        assert!(s.officer("O1").unwrap().unwrap().locked);
+        assert_eq!(
+            s.unlock_by_supervisor("NOBODY", "S1", "55555").unwrap(),
+            Unlock::NoSuchOfficer
+        );
+        assert_eq!(
+            s.unlock_by_supervisor("O1", "S1", "55555").unwrap(),
+            Unlock::Done
+        );
+        assert!(!s.officer("O1").unwrap().unwrap().locked);
+    }
+
+    #[test]
     fn dummy_hash_parses() {
         assert!(PasswordHash::new(DUMMY_HASH).is_ok());
     }
