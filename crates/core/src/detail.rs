@@ -303,3 +303,65 @@ impl std::fmt::Display for Detail {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::date;
+
+    /// The English sentences are a stable interface (JSON, audit records): pinned here
+    /// for the variants the fixture cases do not reach without a history.
+    #[test]
+    fn english_sentences_are_unchanged() {
+        let day = date!(2026 - 11 - 05);
+        let entries = Detail::Entries {
+            allowed: 1,
+            used: 1,
+            last: Some(LastEntry {
+                date: day,
+                checkpoint: "ALA".into(),
+            }),
+        };
+        assert_eq!(
+            entries.to_string(),
+            "the visa allows 1 entry; 1 already recorded (last on 2026-11-05 at ALA)"
+        );
+        let overstay = Detail::Overstay {
+            entered: day,
+            checkpoint: "ALA".into(),
+            stay_days: 30,
+            days: 32,
+            over: 2,
+        };
+        assert_eq!(
+            overstay.to_string(),
+            "entered on 2026-11-05 at ALA; the permitted stay is 30 days, today is day 32 (2 over)"
+        );
+        let diff = |field: &'static str, visa: &str, passport: &str| FieldDiff {
+            field,
+            visa: visa.into(),
+            passport: passport.into(),
+        };
+        let holder = Detail::Holder {
+            diffs: vec![diff("gn", "ANNA MARIA", ""), diff("na", "UTO", "D")],
+            note: Some(NameNote::FieldNotFull),
+        };
+        assert_eq!(
+            holder.to_string(),
+            "given names on the visa: ANNA MARIA; the passport shows: (none) (the visa's name is too long for the passport's name field, yet the field is not full); nationality on the visa: UTO; the passport shows: D"
+        );
+        assert_eq!(
+            Detail::KeyOutOfPeriod {
+                label: "k".into(),
+                issued_at: u64::MAX,
+                not_before: day,
+                not_after: day,
+            }
+            .to_string(),
+            format!(
+                "the visa was issued at Unix time {} but signing key \"k\" is valid only from 2026-11-05 to 2026-11-05",
+                u64::MAX
+            )
+        );
+    }
+}

@@ -886,7 +886,7 @@ fn history_lines(m: &Model) -> Vec<Line<'static>> {
 fn draw_help(m: &Model, f: &mut Frame, area: Rect) {
     let l = m.lang;
     let mut lines: Vec<Line> = [
-        "f1", "f2", "f3", "f4", "f5", "f6", "arrows", "esc", "f9", "f10", "signin",
+        "f1", "f2", "f3", "f4", "f5", "f6", "arrows", "esc", "f7", "f9", "f10", "signin",
     ]
     .iter()
     .map(|k| Line::raw(tr(l, &format!("help.{k}"))))
