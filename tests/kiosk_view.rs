@@ -130,6 +130,38 @@ fn sign_in() {
     insta::assert_snapshot!(s);
 }
 
+/// F7 after a lock-out: the form asks for the supervisor's ID and PIN to unlock the
+/// officer whose ID was typed (here in Kazakh).
+#[test]
+fn supervisor_unlock_form_in_kazakh() {
+    use evisa_store::officers::SignIn;
+    let mut m = model(false);
+    m.lang = Lang::Kk;
+    for c in "O-17".chars() {
+        key(&mut m, KeyCode::Char(c));
+    }
+    key(&mut m, KeyCode::Tab);
+    key(&mut m, KeyCode::Char('1'));
+    key(&mut m, KeyCode::Enter);
+    update(&mut m, Message::SignedIn(Ok(SignIn::Locked)));
+    assert!(draw(&m).contains("F7: аға инспектор бұғатталған тіркелгіні ашады"));
+    key(&mut m, KeyCode::F(7));
+    for c in "S-1".chars() {
+        key(&mut m, KeyCode::Char(c));
+    }
+    key(&mut m, KeyCode::Tab);
+    for c in "55555".chars() {
+        key(&mut m, KeyCode::Char(c));
+    }
+    let s = draw(&m);
+    assert!(
+        s.contains("Аға инспектордың бұғатты ашуы") && s.contains("O-17") && s.contains("S-1"),
+        "{s}"
+    );
+    assert!(s.contains("•••••") && !s.contains("55555"), "{s}");
+    insta::assert_snapshot!(s);
+}
+
 #[test]
 fn waiting_with_history() {
     let mut m = model(true);
