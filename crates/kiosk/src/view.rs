@@ -231,7 +231,9 @@ fn draw_sources(m: &Model, f: &mut Frame, area: Rect) {
         };
         spans.push(Span::styled(format!("{mark} {name} {}", tr(l, key)), style));
         if let Some(d) = &s.detail {
-            spans.push(Span::raw(format!(" ({})", safe(d))));
+            // A device's own words (an OS error) are shown as they are; the kiosk's own
+            // details are catalogue keys.
+            spans.push(Span::raw(format!(" ({})", safe(&tr(l, d)))));
         }
         spans.push(Span::raw("  "));
     }
