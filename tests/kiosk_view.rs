@@ -162,18 +162,45 @@ fn supervisor_unlock_form_in_kazakh() {
     insta::assert_snapshot!(s);
 }
 
+/// The history opens with the officer's shift: its counts, its decisions, then (dim,
+/// after a rule) what the booth decided before this sign-in.
+#[test]
+fn the_history_shows_the_current_shift_first() {
+    let mut m = model(true);
+    m.shift.since = "2026-11-25 14:00".into();
+    m.shift.reject = 1;
+    let row = |at: &str, visa: &str| HistoryRow {
+        at: format!("2026-11-25 {at}"),
+        time: at.into(),
+        visa: visa.into(),
+        officer: "demo".into(),
+        outcome: Outcome::Reject(vec!["VISA_EXPIRED".into()]),
+    };
+    m.history = vec![row("14:03", "EV-NOW"), row("13:58", "EV-BEFORE")];
+    key(&mut m, KeyCode::F(4));
+    let s = draw(&m);
+    let at = |needle: &str| s.find(needle).unwrap_or_else(|| panic!("{needle}:\n{s}"));
+    assert!(
+        s.contains("Shift of demo since 2026-11-25 14:00: accepted 0 · rejected 1 · refused 0")
+    );
+    assert!(at("EV-NOW") < at("earlier at this booth"));
+    assert!(at("earlier at this booth") < at("EV-BEFORE"));
+}
+
 #[test]
 fn waiting_with_history() {
     let mut m = model(true);
     m.qr = Some("KZV1:...".into());
     m.history = vec![
         HistoryRow {
+            at: "2026-11-25 13:58".into(),
             time: "13:58".into(),
             visa: "EV26KZ0012345".into(),
             officer: "demo".into(),
             outcome: Outcome::Crossing(Direction::Entry),
         },
         HistoryRow {
+            at: "2026-11-25 13:51".into(),
             time: "13:51".into(),
             visa: "EV26KZ0099999".into(),
             officer: "demo".into(),
@@ -405,6 +432,7 @@ fn a_large_screen_keeps_the_history_beside_the_verdict() {
     let mut m = model(true);
     m.shown = Some(shown("several_reasons", date!(2027 - 02 - 01), "ALA"));
     m.history = vec![HistoryRow {
+        at: "2026-11-25 13:58".into(),
         time: "13:58".into(),
         visa: "EV26KZ0012345".into(),
         officer: "demo".into(),
@@ -481,6 +509,7 @@ fn control_sequences_in_payload_and_mrz_fields_are_shown_escaped_never_raw() {
     );
     m.shown = Some(sh);
     m.history = vec![HistoryRow {
+        at: "2026-11-25 13:58".into(),
         time: "13:58".into(),
         visa: HOSTILE.into(),
         officer: HOSTILE.into(),
@@ -550,6 +579,7 @@ fn the_verdict_stays_visible_at_every_size_from_the_minimum_up() {
             }
             m.shown = Some(sh.clone());
             m.history = vec![HistoryRow {
+                at: "2026-11-25 13:58".into(),
                 time: "13:58".into(),
                 visa: "EV26KZ0012345".into(),
                 officer: "demo".into(),

@@ -171,6 +171,9 @@ pub enum Outcome {
 /// One line of the shift history, read back from the audit log.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HistoryRow {
+    /// `YYYY-MM-DD HH:MM` local time (UTC+5), as the clock shows it: tells the current
+    /// shift's rows from earlier ones.
+    pub at: String,
     /// `HH:MM` local time.
     pub time: String,
     pub visa: String,

@@ -842,9 +842,21 @@ fn history_lines(m: &Model) -> Vec<Line<'static>> {
             Style::new().add_modifier(Modifier::DIM),
         )]
     } else {
-        m.history
-            .iter()
-            .map(|h| {
+        let mut earlier = false;
+        let mut lines = Vec::new();
+        for h in &m.history {
+            // Rows are newest first: the first one from before this sign-in starts the
+            // booth's earlier decisions.
+            if !earlier && !in_shift(m, h) {
+                earlier = true;
+                if m.officer.is_some() {
+                    lines.push(Line::styled(
+                        format!("── {} ──", tr(l, "history.earlier")),
+                        Style::new().add_modifier(Modifier::DIM),
+                    ));
+                }
+            }
+            lines.push({
                 let (mark, text, style) = match &h.outcome {
                     Outcome::Crossing(d) => (
                         "✔",
@@ -880,9 +892,20 @@ fn history_lines(m: &Model) -> Vec<Line<'static>> {
                         Style::new().add_modifier(Modifier::DIM),
                     ),
                 ])
-            })
-            .collect()
+            });
+        }
+        lines
     }
+}
+
+/// The row was decided in the signed-in officer's current shift.
+fn in_shift(m: &Model, h: &super::app::HistoryRow) -> bool {
+    let since = if m.shift.since.is_empty() {
+        &m.clock
+    } else {
+        &m.shift.since
+    };
+    m.officer.as_ref().is_some_and(|o| o.id == h.officer) && h.at.as_str() >= since.as_str()
 }
 
 fn draw_help(m: &Model, f: &mut Frame, area: Rect) {

@@ -356,6 +356,7 @@ pub fn load_history(
             _ => continue,
         };
         out.push(HistoryRow {
+            at: at.get(..16).unwrap_or("").replacen('T', " ", 1),
             time: at.get(11..16).unwrap_or("").to_string(),
             visa: text("visa"),
             officer: officer.unwrap_or_default(),
@@ -518,6 +519,12 @@ mod tests {
         assert!(matches!(&rows[0].outcome, Outcome::Reject(c) if c == &["ENTRIES_EXHAUSTED"]));
         assert_eq!(rows[1].outcome, Outcome::Crossing(Direction::Entry));
         assert_eq!(rows[1].visa, "EV26KZ0012345");
+        // The local minute, in the clock's form, for telling the shift's rows apart.
+        let at = &rows[1].at;
+        assert!(
+            at.len() == 16 && &at[10..11] == " " && at.ends_with(&rows[1].time),
+            "{at}"
+        );
         // Another terminal's records are not this shift's.
         assert!(
             load_history(t.store.as_mut().unwrap(), "k2", 10)
