@@ -81,6 +81,41 @@ fn shown(case: &str, date: time::Date, code: &str) -> Shown {
     }
 }
 
+/// A fixture case decided on a given history of the visa (entries already made).
+fn shown_after(
+    case: &str,
+    date: time::Date,
+    direction: Direction,
+    entries: &[time::Date],
+) -> Shown {
+    use evisa_core::rules::{History, Movement, decide, read_visa};
+    let dir = root().join("fixtures/cases").join(case);
+    let qr = std::fs::read_to_string(dir.join("qr.txt")).unwrap();
+    let mrz = std::fs::read_to_string(dir.join("mrz.txt")).unwrap();
+    let term = Terminal::open(&root().join("keys"), None::<&Path>).unwrap();
+    let at = Checkpoint {
+        date,
+        code: "NQZ".into(),
+        direction,
+    };
+    let history = History {
+        movements: entries
+            .iter()
+            .map(|d| Movement {
+                direction: Direction::Entry,
+                date: *d,
+                checkpoint: "ALA".into(),
+            })
+            .collect(),
+        revoked: None,
+    };
+    Shown {
+        decision: decide(&read_visa(&qr, &term.trust), &mrz, &history, &at),
+        at,
+        stage: Stage::Final,
+    }
+}
+
 #[test]
 fn sign_in() {
     let mut m = model(false);
@@ -96,18 +131,77 @@ fn sign_in() {
     insta::assert_snapshot!(s);
 }
 
+/// F7 after a lock-out: the form asks for the supervisor's ID and PIN to unlock the
+/// officer whose ID was typed (here in Kazakh).
+#[test]
+fn supervisor_unlock_form_in_kazakh() {
+    use evisa_store::officers::SignIn;
+    let mut m = model(false);
+    m.lang = Lang::Kk;
+    for c in "O-17".chars() {
+        key(&mut m, KeyCode::Char(c));
+    }
+    key(&mut m, KeyCode::Tab);
+    key(&mut m, KeyCode::Char('1'));
+    key(&mut m, KeyCode::Enter);
+    update(&mut m, Message::SignedIn(Ok(SignIn::Locked)));
+    assert!(draw(&m).contains("F7: аға инспектор бұғатталған тіркелгіні ашады"));
+    key(&mut m, KeyCode::F(7));
+    for c in "S-1".chars() {
+        key(&mut m, KeyCode::Char(c));
+    }
+    key(&mut m, KeyCode::Tab);
+    for c in "55555".chars() {
+        key(&mut m, KeyCode::Char(c));
+    }
+    let s = draw(&m);
+    assert!(
+        s.contains("Аға инспектордың бұғатты ашуы") && s.contains("O-17") && s.contains("S-1"),
+        "{s}"
+    );
+    assert!(s.contains("•••••") && !s.contains("55555"), "{s}");
+    insta::assert_snapshot!(s);
+}
+
+/// The history opens with the officer's shift: its counts, its decisions, then (dim,
+/// after a rule) what the booth decided before this sign-in.
+#[test]
+fn the_history_shows_the_current_shift_first() {
+    let mut m = model(true);
+    m.shift.since = "2026-11-25 14:00".into();
+    m.shift.reject = 1;
+    let row = |at: &str, visa: &str| HistoryRow {
+        at: format!("2026-11-25 {at}"),
+        time: at.into(),
+        visa: visa.into(),
+        officer: "demo".into(),
+        outcome: Outcome::Reject(vec!["VISA_EXPIRED".into()]),
+    };
+    m.history = vec![row("14:03", "EV-NOW"), row("13:58", "EV-BEFORE")];
+    key(&mut m, KeyCode::F(4));
+    let s = draw(&m);
+    let at = |needle: &str| s.find(needle).unwrap_or_else(|| panic!("{needle}:\n{s}"));
+    assert!(
+        s.contains("Shift of demo since 2026-11-25 14:00: accepted 0 · rejected 1 · refused 0")
+    );
+    assert!(at("EV-NOW") < at("earlier at this booth"));
+    assert!(at("earlier at this booth") < at("EV-BEFORE"));
+}
+
 #[test]
 fn waiting_with_history() {
     let mut m = model(true);
     m.qr = Some("KZV1:...".into());
     m.history = vec![
         HistoryRow {
+            at: "2026-11-25 13:58".into(),
             time: "13:58".into(),
             visa: "EV26KZ0012345".into(),
             officer: "demo".into(),
             outcome: Outcome::Crossing(Direction::Entry),
         },
         HistoryRow {
+            at: "2026-11-25 13:51".into(),
             time: "13:51".into(),
             visa: "EV26KZ0099999".into(),
             officer: "demo".into(),
@@ -172,6 +266,128 @@ fn reject_in_russian_and_kazakh() {
     let kk = draw(&m);
     assert!(kk.contains("БАС ТАРТУ") && kk.contains("DOCUMENT_MISMATCH"));
     insta::assert_snapshot!(kk);
+}
+
+fn draw_big(m: &Model) -> String {
+    let mut screen = Screen::new(TestBackend::new(120, 40)).unwrap();
+    screen.draw(|f| view(m, f)).unwrap();
+    screen.backend().to_string()
+}
+
+/// English words of the rules' sentences that must never reach a Russian or Kazakh
+/// screen (names and codes from the documents are shown as printed).
+const ENGLISH: [&str; 12] = [
+    "the visa",
+    "The visa",
+    "passport shows",
+    "on the visa",
+    "today is",
+    "valid until",
+    "checkpoint is",
+    "entries",
+    "already recorded",
+    "permitted stay",
+    "Passport",
+    "surname",
+];
+
+fn assert_no_english(s: &str) {
+    for w in ENGLISH {
+        assert!(!s.contains(w), "English {w:?} on screen:\n{s}");
+    }
+}
+
+/// Issue 12: a Russian or Kazakh officer saw translated titles over English sentences
+/// ("given names on the visa is …"). Every reason's detail, date and field name is in
+/// the officer's language; the codes stay.
+#[test]
+fn reject_screens_in_russian_and_kazakh_have_every_detail_translated() {
+    let mut m = model(true);
+    m.shown = Some(shown("several_reasons", date!(2027 - 02 - 01), "ALA"));
+    m.lang = Lang::Ru;
+    let ru = draw_big(&m);
+    assert_no_english(&ru);
+    for want in [
+        "ОТКАЗ",
+        "VISA_EXPIRED",
+        "HOLDER_MISMATCH",
+        "Виза действовала до 29.01.2027; сегодня 01.02.2027.",
+        "Паспорт заменён: нужна новая электронная виза.",
+    ] {
+        assert!(ru.contains(want), "{want:?} missing:\n{ru}");
+    }
+    insta::assert_snapshot!("reject_several_reasons_ru", ru);
+    m.lang = Lang::Kk;
+    let kk = draw_big(&m);
+    assert_no_english(&kk);
+    for want in [
+        "БАС ТАРТУ",
+        "Виза 29.01.2027 дейін жарамды болған; бүгін 01.02.2027.",
+        "жаңа электрондық виза қажет",
+    ] {
+        assert!(kk.contains(want), "{want:?} missing:\n{kk}");
+    }
+    insta::assert_snapshot!("reject_several_reasons_kk", kk);
+}
+
+/// Numbers take the right noun form: Russian "1 въезд / 2 въезда / 5 въездов", Kazakh
+/// the singular after every numeral.
+#[test]
+fn entries_and_overstay_are_told_with_correct_plurals_in_russian_and_kazakh() {
+    let mut m = model(true);
+    let sh = shown_after(
+        "entries_exhausted",
+        date!(2026 - 11 - 25),
+        Direction::Entry,
+        &[date!(2026 - 11 - 05)],
+    );
+    let detail = |m: &Model| draw_big(m);
+    // The sentence as written (the screen wraps it).
+    let sentence = |m: &Model| {
+        let d = &m.shown.as_ref().unwrap().decision;
+        assert_eq!(d.reasons.len(), 1, "{:?}", d.reasons);
+        evisa_kiosk::i18n::reason_detail(m.lang, &d.reasons[0])
+    };
+    m.shown = Some(sh);
+    m.lang = Lang::Ru;
+    let ru = detail(&m);
+    assert_no_english(&ru);
+    assert!(ru.contains("ENTRIES_EXHAUSTED"), "{ru}");
+    assert_eq!(
+        sentence(&m),
+        "Виза разрешает 1 въезд; уже записано: 1. Последний въезд 05.11.2026 в пункте ALA."
+    );
+    insta::assert_snapshot!("reject_entries_exhausted_ru", ru);
+    m.lang = Lang::Kk;
+    let kk = detail(&m);
+    assert_no_english(&kk);
+    assert_eq!(
+        sentence(&m),
+        "Виза 1 кіруге рұқсат береді; тіркелген кірулер: 1. Соңғы кіру 05.11.2026, ALA пунктінде."
+    );
+
+    m.shown = Some(shown_after(
+        "overstay",
+        date!(2026 - 11 - 26),
+        Direction::Exit,
+        &[date!(2026 - 10 - 25)],
+    ));
+    m.lang = Lang::Ru;
+    let ru = detail(&m);
+    assert_no_english(&ru);
+    assert_eq!(
+        sentence(&m),
+        "Въезд 25.10.2026 в пункте ALA; разрешённый срок пребывания 30 дней; сегодня 32-й день, превышение на 2 дня."
+    );
+    insta::assert_snapshot!("reject_overstay_ru", ru);
+    m.lang = Lang::Kk;
+    let kk = detail(&m);
+    assert_no_english(&kk);
+    assert_eq!(
+        sentence(&m),
+        "Кіру 25.10.2026, ALA пунктінде; рұқсат етілген болу мерзімі 30 күн; бүгін 32-күн, 2 күн асып кетті."
+    );
+    insta::assert_snapshot!("reject_overstay_kk", kk);
 }
 
 #[test]
@@ -244,6 +460,7 @@ fn a_large_screen_keeps_the_history_beside_the_verdict() {
     let mut m = model(true);
     m.shown = Some(shown("several_reasons", date!(2027 - 02 - 01), "ALA"));
     m.history = vec![HistoryRow {
+        at: "2026-11-25 13:58".into(),
         time: "13:58".into(),
         visa: "EV26KZ0012345".into(),
         officer: "demo".into(),
@@ -257,13 +474,13 @@ fn a_large_screen_keeps_the_history_beside_the_verdict() {
         "{s}"
     );
     // With room, every reason keeps its detail sentence.
-    assert!(s.contains("the visa was valid until 2027-01-29"), "{s}");
+    assert!(s.contains("The visa was valid until 2027-01-29"), "{s}");
     assert!(s.contains("✘ REJECT"));
 }
 
 #[test]
 fn every_code_stays_visible_when_reasons_outgrow_the_screen() {
-    use evisa_core::rules::{Reason, ReasonCode};
+    use evisa_core::rules::{Detail, Reason, ReasonCode};
     let mut m = model(true);
     let mut sh = shown("several_reasons", date!(2027 - 02 - 01), "ALA");
     for code in [
@@ -273,10 +490,13 @@ fn every_code_stays_visible_when_reasons_outgrow_the_screen() {
         ReasonCode::PassportValidityTooShort,
         ReasonCode::PassportExpired,
     ] {
-        sh.decision.reasons.push(Reason {
+        sh.decision.reasons.push(Reason::new(
             code,
-            detail: "a long sentence that would need several lines on a small screen".into(),
-        });
+            Detail::VisaRevoked {
+                number: "a long number that would need several lines".into(),
+                why: "on a small screen, with more words".into(),
+            },
+        ));
     }
     sh.decision.reasons.sort_by_key(|r| r.code);
     m.shown = Some(sh.clone());
@@ -308,9 +528,16 @@ fn control_sequences_in_payload_and_mrz_fields_are_shown_escaped_never_raw() {
     visa.checkpoints.push(HOSTILE.into());
     let passport = sh.decision.passport.as_mut().unwrap();
     passport.document_number = HOSTILE.into();
-    sh.decision.reasons[0].detail = format!("detail {HOSTILE}");
+    // The screen writes the sentence from the reason's facts.
+    sh.decision.reasons[0] = evisa_core::rules::Reason::new(
+        sh.decision.reasons[0].code,
+        evisa_core::rules::Detail::KeyRevoked {
+            label: format!("detail {HOSTILE}"),
+        },
+    );
     m.shown = Some(sh);
     m.history = vec![HistoryRow {
+        at: "2026-11-25 13:58".into(),
         time: "13:58".into(),
         visa: HOSTILE.into(),
         officer: HOSTILE.into(),
@@ -380,6 +607,7 @@ fn the_verdict_stays_visible_at_every_size_from_the_minimum_up() {
             }
             m.shown = Some(sh.clone());
             m.history = vec![HistoryRow {
+                at: "2026-11-25 13:58".into(),
                 time: "13:58".into(),
                 visa: "EV26KZ0012345".into(),
                 officer: "demo".into(),

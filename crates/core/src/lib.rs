@@ -8,6 +8,7 @@
 #![forbid(unsafe_code)]
 
 pub mod dates;
+pub mod detail;
 pub mod mrz;
 pub mod payload;
 pub mod report;

@@ -9,6 +9,7 @@
 use time::Date;
 
 use crate::dates;
+pub use crate::detail::{Detail, FieldDiff, LastEntry, NameNote};
 use crate::mrz::{self, Passport};
 use crate::payload::{self, Claims, Visa};
 use crate::trust::{self, TrustStore};
@@ -92,11 +93,24 @@ impl std::fmt::Display for ReasonCode {
     }
 }
 
-/// One failing rule with a sentence for the officer.
+/// One failing rule: its code, the stable English sentence (JSON, audit) and the facts
+/// behind it, from which a screen writes the sentence in its own language.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reason {
     pub code: ReasonCode,
     pub detail: String,
+    pub facts: Detail,
+}
+
+impl Reason {
+    /// A reason whose English `detail` is written from its facts.
+    pub fn new(code: ReasonCode, facts: Detail) -> Self {
+        Reason {
+            code,
+            detail: facts.to_string(),
+            facts,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -189,12 +203,12 @@ impl ScannedVisa {
 /// Transport, COSE, algorithm, key, signature and claims checks (spec §4 rows 1–6).
 pub fn read_visa(qr_text: &str, trust: &TrustStore) -> ScannedVisa {
     let mut reasons = Vec::new();
-    let mut out = |code, detail: String| reasons.push(Reason { code, detail });
+    let mut out = |code, facts: Detail| reasons.push(Reason::new(code, facts));
     let cose = match payload::unwrap_transport(qr_text).and_then(|b| payload::parse_cose(&b)) {
         Ok(c) => c,
         Err(e) => {
             let foreign = matches!(e, payload::QrError::NotAnEvisa { .. });
-            out(ReasonCode::MalformedQr, e.to_string());
+            out(ReasonCode::MalformedQr, Detail::Qr(e));
             return ScannedVisa {
                 claims: None,
                 authentic: false,
@@ -209,23 +223,12 @@ pub fn read_visa(qr_text: &str, trust: &TrustStore) -> ScannedVisa {
     if !alg_ok {
         out(
             ReasonCode::UnsupportedAlgorithm,
-            match cose.alg {
-                Some(a) => format!(
-                    "the code is signed with COSE algorithm {a}; only EdDSA (-8) is accepted"
-                ),
-                None => {
-                    "the code does not state its signature algorithm; only EdDSA (-8) is accepted"
-                        .into()
-                }
-            },
+            Detail::Algorithm { alg: cose.alg },
         );
     }
     let key = match &cose.kid {
         None => {
-            out(
-                ReasonCode::UnknownKey,
-                "the code does not name its signing key (no kid)".into(),
-            );
+            out(ReasonCode::UnknownKey, Detail::NoKid);
             None
         }
         Some(kid) => {
@@ -233,10 +236,9 @@ pub fn read_visa(qr_text: &str, trust: &TrustStore) -> ScannedVisa {
             if k.is_none() {
                 out(
                     ReasonCode::UnknownKey,
-                    format!(
-                        "signing key {} is not in this terminal's trust store; the code may be forged, or the trust store needs an update",
-                        trust::hex(kid)
-                    ),
+                    Detail::UnknownKey {
+                        kid: trust::hex(kid),
+                    },
                 );
             }
             k
@@ -246,20 +248,21 @@ pub fn read_visa(qr_text: &str, trust: &TrustStore) -> ScannedVisa {
         if k.revoked {
             out(
                 ReasonCode::KeyRevoked,
-                format!("signing key \"{}\" has been revoked", k.label),
+                Detail::KeyRevoked {
+                    label: k.label.clone(),
+                },
             );
         } else if let Ok(c) = &claims
             && !k.covers(c.issued_at)
         {
             out(
                 ReasonCode::KeyRevoked,
-                format!(
-                    "the visa was issued at {} but signing key \"{}\" is valid only from {} to {}",
-                    unix_day(c.issued_at),
-                    k.label,
-                    k.not_before,
-                    k.not_after
-                ),
+                Detail::KeyOutOfPeriod {
+                    label: k.label.clone(),
+                    issued_at: c.issued_at,
+                    not_before: k.not_before,
+                    not_after: k.not_after,
+                },
             );
         }
     }
@@ -269,20 +272,16 @@ pub fn read_visa(qr_text: &str, trust: &TrustStore) -> ScannedVisa {
         if !verified {
             out(
                 ReasonCode::SignatureInvalid,
-                format!(
-                    "the signature does not match key \"{}\": the code was altered or forged",
-                    k.label
-                ),
+                Detail::Signature {
+                    label: k.label.clone(),
+                },
             );
         }
     }
     let claims = match claims {
         Ok(c) => Some(c),
         Err(e) => {
-            out(
-                ReasonCode::MalformedPayload,
-                format!("the visa data is invalid: {e}"),
-            );
+            out(ReasonCode::MalformedPayload, Detail::Payload(e));
             None
         }
     };
@@ -294,13 +293,6 @@ pub fn read_visa(qr_text: &str, trust: &TrustStore) -> ScannedVisa {
         signer: key.map(|k| k.label.clone()),
         foreign: false,
     }
-}
-
-fn unix_day(secs: u64) -> String {
-    i64::try_from(secs)
-        .ok()
-        .and_then(|s| time::OffsetDateTime::from_unix_timestamp(s).ok())
-        .map_or_else(|| format!("Unix time {secs}"), |t| t.date().to_string())
 }
 
 /// Holder or document fields that differ between visa and passport, by spec key.
@@ -342,41 +334,43 @@ pub fn decide(
         .iter()
         .filter(|m| m.direction == Direction::Entry)
         .count();
-    let mut out = |code, detail: String| reasons.push(Reason { code, detail });
+    let mut out = |code, facts: Detail| reasons.push(Reason::new(code, facts));
 
     if let Some(v) = visa {
         if let Some(why) = &history.revoked {
             out(
                 ReasonCode::VisaRevoked,
-                format!("visa {} was cancelled after issue ({why})", v.number),
+                Detail::VisaRevoked {
+                    number: v.number.clone(),
+                    why: why.clone(),
+                },
             );
         }
         if at.date < v.valid_from {
             out(
                 ReasonCode::VisaNotYetValid,
-                format!(
-                    "the visa is valid from {}; today is {}",
-                    v.valid_from, at.date
-                ),
+                Detail::NotYetValid {
+                    valid_from: v.valid_from,
+                    today: at.date,
+                },
             );
         }
         if at.date > v.valid_until {
             out(
                 ReasonCode::VisaExpired,
-                format!(
-                    "the visa was valid until {}; today is {}",
-                    v.valid_until, at.date
-                ),
+                Detail::Expired {
+                    valid_until: v.valid_until,
+                    today: at.date,
+                },
             );
         }
         if !v.checkpoints.iter().any(|p| p == &at.code) {
             out(
                 ReasonCode::CheckpointNotAllowed,
-                format!(
-                    "the visa is valid at {} only; this checkpoint is {}",
-                    v.checkpoints.join(", "),
-                    at.code
-                ),
+                Detail::Checkpoint {
+                    allowed: v.checkpoints.clone(),
+                    here: at.code.clone(),
+                },
             );
         }
         match at.direction {
@@ -389,16 +383,14 @@ pub fn decide(
                     .find(|m| m.direction == Direction::Entry);
                 out(
                     ReasonCode::EntriesExhausted,
-                    format!(
-                        "the visa allows {} entr{}; {} already recorded{}",
-                        v.entries,
-                        if v.entries == 1 { "y" } else { "ies" },
-                        entries_used,
-                        last.map_or(String::new(), |m| format!(
-                            " (last on {} at {})",
-                            m.date, m.checkpoint
-                        ))
-                    ),
+                    Detail::Entries {
+                        allowed: v.entries,
+                        used: entries_used,
+                        last: last.map(|m| LastEntry {
+                            date: m.date,
+                            checkpoint: m.checkpoint.clone(),
+                        }),
+                    },
                 );
             }
             Direction::Exit => {
@@ -415,10 +407,13 @@ pub fn decide(
                     if over > 0 {
                         out(
                             ReasonCode::Overstay,
-                            format!(
-                                "entered on {} at {}; the permitted stay is {} days, today is day {} ({} over)",
-                                e.date, e.checkpoint, v.stay_days, days, over
-                            ),
+                            Detail::Overstay {
+                                entered: e.date,
+                                checkpoint: e.checkpoint.clone(),
+                                stay_days: v.stay_days,
+                                days,
+                                over,
+                            },
                         );
                     }
                 }
@@ -430,7 +425,7 @@ pub fn decide(
     let passport = match mrz::parse(mrz_text, at.date) {
         Ok(p) => Some(p),
         Err(e) => {
-            out(ReasonCode::MrzInvalid, format!("passport MRZ: {e}"));
+            out(ReasonCode::MrzInvalid, Detail::Mrz(e));
             None
         }
     };
@@ -440,58 +435,57 @@ pub fn decide(
         let mut doc = Vec::new();
         if h.document_number != p.document_number {
             mismatched.push("dn");
-            doc.push(format!(
-                "passport number on the visa is {}, passport shows {}",
-                h.document_number, p.document_number
-            ));
+            doc.push(FieldDiff {
+                field: "dn",
+                visa: h.document_number.clone(),
+                passport: p.document_number.clone(),
+            });
         }
         if h.document_country != p.issuing_state {
             mismatched.push("dc");
-            doc.push(format!(
-                "issuing state on the visa is {}, passport shows {}",
-                h.document_country, p.issuing_state
-            ));
+            doc.push(FieldDiff {
+                field: "dc",
+                visa: h.document_country.clone(),
+                passport: p.issuing_state.clone(),
+            });
         }
         if !doc.is_empty() {
             out(
                 ReasonCode::DocumentMismatch,
-                format!(
-                    "{}: the passport was replaced; a new e-visa is required",
-                    doc.join("; ")
-                ),
+                Detail::Document { diffs: doc },
             );
         }
-        let holder = holder_differences(v, p, &mut mismatched);
-        if !holder.is_empty() {
-            out(ReasonCode::HolderMismatch, holder.join("; "));
+        let (diffs, note) = holder_differences(v, p, &mut mismatched);
+        if !diffs.is_empty() {
+            out(ReasonCode::HolderMismatch, Detail::Holder { diffs, note });
         }
         if h.document_expiry != p.expiry {
             mismatched.push("de");
             out(
                 ReasonCode::PassportExpiryMismatch,
-                format!(
-                    "passport expiry on the visa is {}, passport shows {}",
-                    h.document_expiry, p.expiry
-                ),
+                Detail::ExpiryMismatch {
+                    visa: h.document_expiry,
+                    passport: p.expiry,
+                },
             );
         }
         match dates::add_months(v.valid_until, 3) {
             Some(needed) if p.expiry < needed => out(
                 ReasonCode::PassportValidityTooShort,
-                format!(
-                    "the passport expires on {}; it must be valid until at least {} (3 months after the visa ends on {})",
-                    p.expiry, needed, v.valid_until
-                ),
+                Detail::ValidityTooShort {
+                    expires: p.expiry,
+                    needed,
+                    visa_ends: v.valid_until,
+                },
             ),
             Some(_) => {}
             // `parse_claims` refuses such a date; claims built another way still get a
             // verdict, never a panic.
             None => out(
                 ReasonCode::MalformedPayload,
-                format!(
-                    "the visa is valid until {}, too late for the calendar: the passport cannot be checked for 3 months' validity after it",
-                    v.valid_until
-                ),
+                Detail::ValidUntilTooLate {
+                    valid_until: v.valid_until,
+                },
             ),
         }
     }
@@ -500,7 +494,7 @@ pub fn decide(
     {
         out(
             ReasonCode::PassportExpired,
-            format!("the passport expired on {}", p.expiry),
+            Detail::PassportExpired { on: p.expiry },
         );
     }
 
@@ -520,21 +514,22 @@ pub fn decide(
     }
 }
 
-fn or_none(s: &str) -> &str {
-    if s.is_empty() { "(none)" } else { s }
-}
-
-fn holder_differences(v: &Visa, p: &Passport, mismatched: &mut Vec<Field>) -> Vec<String> {
+fn holder_differences(
+    v: &Visa,
+    p: &Passport,
+    mismatched: &mut Vec<Field>,
+) -> (Vec<FieldDiff>, Option<NameNote>) {
     let h = &v.holder;
-    let mut diffs: Vec<String> = Vec::new();
-    let mut differ = |diffs: &mut Vec<String>, key: Field, what: &str, visa: &str, pass: &str| {
-        mismatched.push(key);
-        diffs.push(format!(
-            "{what} on the visa: {}; the passport shows: {}",
-            or_none(visa),
-            or_none(pass)
-        ));
+    let mut diffs: Vec<FieldDiff> = Vec::new();
+    let mut differ = |diffs: &mut Vec<FieldDiff>, field: Field, visa: &str, pass: &str| {
+        mismatched.push(field);
+        diffs.push(FieldDiff {
+            field,
+            visa: visa.to_string(),
+            passport: pass.to_string(),
+        });
     };
+    let mut note = None;
     // Names compare by the Doc 9303 truncation rule (spec §4: "names truncated in the
     // MRZ compare as a prefix"), on the name field as printed, never on a bare prefix.
     let names = mrz::match_name(&h.surname, &h.given_names, p.name_field());
@@ -542,59 +537,32 @@ fn holder_differences(v: &Visa, p: &Passport, mismatched: &mut Vec<Field>) -> Ve
         // A failure that neither identifier shows alone (the field's length) flags both.
         let both = names.surname == names.given_names;
         if !names.surname || both {
-            differ(&mut diffs, "sn", "surname", &h.surname, &p.surname);
+            differ(&mut diffs, "sn", &h.surname, &p.surname);
         }
         if !names.given_names || both {
-            differ(
-                &mut diffs,
-                "gn",
-                "given names",
-                &h.given_names,
-                &p.given_names,
-            );
+            differ(&mut diffs, "gn", &h.given_names, &p.given_names);
         }
-        let why = match (p.names_truncated, names.truncated) {
-            (true, false) => {
-                " (the visa's name fits the passport's name field in full, so a shortened name there is not a truncation)"
-            }
-            (true, true) => {
-                " (the passport's name field is full, but it is not a Doc 9303 truncation of the visa's name)"
-            }
-            (false, true) => {
-                " (the visa's name is too long for the passport's name field, yet the field is not full)"
-            }
-            (false, false) => "",
+        note = match (p.names_truncated, names.truncated) {
+            (true, false) => Some(NameNote::FitsInFull),
+            (true, true) => Some(NameNote::NotATruncation),
+            (false, true) => Some(NameNote::FieldNotFull),
+            (false, false) => None,
         };
-        if let Some(last) = diffs.last_mut() {
-            last.push_str(why);
-        }
     }
     if h.nationality != p.nationality {
-        differ(
-            &mut diffs,
-            "na",
-            "nationality",
-            &h.nationality,
-            &p.nationality,
-        );
+        differ(&mut diffs, "na", &h.nationality, &p.nationality);
     }
     // The MRZ holds two-digit years, so the century is compared no further than it can tell.
     let same_birth = h.birth.year.rem_euclid(100) == p.birth.year.rem_euclid(100)
         && h.birth.month == p.birth.month
         && h.birth.day == p.birth.day;
     if !same_birth {
-        differ(
-            &mut diffs,
-            "db",
-            "date of birth",
-            &h.birth.to_iso(),
-            &p.birth.to_iso(),
-        );
+        differ(&mut diffs, "db", &h.birth.to_iso(), &p.birth.to_iso());
     }
     if h.sex != p.sex {
-        differ(&mut diffs, "sx", "sex", h.sex.code(), p.sex.code());
+        differ(&mut diffs, "sx", h.sex.code(), p.sex.code());
     }
-    diffs
+    (diffs, note)
 }
 
 #[cfg(test)]

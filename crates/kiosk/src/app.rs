@@ -15,7 +15,7 @@ use crate::i18n::Lang;
 use evisa_core::rules::{self, Checkpoint, Decision, Direction, Verdict};
 use evisa_core::trust::TrustStore;
 use evisa_scan::{ScanEvent, SourceStatus};
-use evisa_store::officers::{Role, SignIn};
+use evisa_store::officers::{Role, SignIn, Unlock};
 
 use evisa_scan::WedgeAssembler as Wedge;
 use evisa_scan::mrzlines::is_mrz_line;
@@ -93,6 +93,21 @@ pub struct SignInForm {
     pub message: Option<Notice>,
     /// A scanner is typing into the form: drop everything up to its Enter.
     pub swallow: bool,
+    /// F7: a supervisor is unlocking this officer ID; `id` and `pin` are then the
+    /// supervisor's.
+    pub unlock: Option<String>,
+}
+
+/// The officer's shift at this booth since they signed in: the decisions taken in it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Shift {
+    /// Local time of the sign-in, as the clock showed it.
+    pub since: String,
+    /// Crossings recorded after the checklist.
+    pub accept: u32,
+    pub reject: u32,
+    /// ACCEPTs the officer refused at the checklist.
+    pub refused: u32,
 }
 
 /// True for characters an officer ID may hold (same rule as `officers::validate_id`).
@@ -156,6 +171,9 @@ pub enum Outcome {
 /// One line of the shift history, read back from the audit log.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HistoryRow {
+    /// `YYYY-MM-DD HH:MM` local time (UTC+5), as the clock shows it: tells the current
+    /// shift's rows from earlier ones.
+    pub at: String,
     /// `HH:MM` local time.
     pub time: String,
     pub visa: String,
@@ -231,6 +249,7 @@ pub struct Model {
     pub notice: Option<Notice>,
     pub history: Vec<HistoryRow>,
     pub show_history: bool,
+    pub shift: Shift,
     pub help: bool,
     /// F10 asked to leave: the confirmation dialog is open.
     pub confirm_quit: bool,
@@ -255,6 +274,8 @@ pub enum Message {
         today: Date,
     },
     SignedIn(Result<SignIn, String>),
+    /// The answer to [`Command::Unlock`].
+    Unlocked(Result<Unlock, String>),
     Verified(Result<Box<Decision>, String>, Checkpoint),
     Recorded(Result<(), String>),
     History(Vec<HistoryRow>),
@@ -284,7 +305,7 @@ pub enum Crashed {
 impl Crashed {
     pub fn of(c: &Command) -> Self {
         match c {
-            Command::SignIn { .. } => Crashed::SignIn,
+            Command::SignIn { .. } | Command::Unlock { .. } => Crashed::SignIn,
             Command::Verify { .. } => Crashed::Verify,
             Command::Record { .. } => Crashed::Record,
             _ => Crashed::Other,
@@ -301,6 +322,14 @@ pub enum Command {
     /// Check a PIN; audits `sign_in`, `pin_failed` or `account_locked`.
     SignIn {
         id: String,
+        pin: String,
+    },
+    /// A supervisor unlocks a locked-out officer; audits the unlock (`settings_change`)
+    /// or the refusal (`pin_failed` for a failed supervisor PIN, `settings_change`
+    /// otherwise).
+    Unlock {
+        officer: String,
+        supervisor: String,
         pin: String,
     },
     /// Verify a pair; audits the `verdict`.
@@ -363,6 +392,7 @@ impl Model {
             notice: None,
             history: Vec::new(),
             show_history: false,
+            shift: Shift::default(),
             help: false,
             confirm_quit: false,
             sources: sources
@@ -437,6 +467,7 @@ impl Model {
         self.notice = None;
         self.help = false;
         self.show_history = false;
+        self.shift = Shift::default();
         (self.settings, self.lang, self.direction) = keep;
     }
 }
@@ -452,6 +483,11 @@ pub fn update(m: &mut Model, msg: Message) -> Vec<Command> {
             m.now = now;
             m.clock = clock;
             m.today = today;
+            // The training officer is signed in from the start: the shift begins at
+            // the first clock reading.
+            if m.officer.is_some() && m.shift.since.is_empty() {
+                m.shift.since = m.clock.clone();
+            }
             let waiting = m.pair_started.is_some() || m.mrz_half;
             if waiting
                 && m.pair_started
@@ -470,6 +506,10 @@ pub fn update(m: &mut Model, msg: Message) -> Vec<Command> {
                     m.screen = Screen::Main;
                     m.signin = SignInForm::default();
                     m.notice = None;
+                    m.shift = Shift {
+                        since: m.clock.clone(),
+                        ..Shift::default()
+                    };
                     out.push(Command::LoadHistory);
                 }
                 Ok(SignIn::WrongPin { remaining }) => {
@@ -492,10 +532,14 @@ pub fn update(m: &mut Model, msg: Message) -> Vec<Command> {
                 }
             }
         }
+        Message::Unlocked(r) => unlocked(m, r),
         Message::Verified(r, at) => {
             m.verifying = false;
             match r {
                 Ok(decision) => {
+                    if decision.verdict == Verdict::Reject && m.officer.is_some() {
+                        m.shift.reject += 1;
+                    }
                     let stage = match decision.verdict {
                         Verdict::Accept => Stage::Checklist,
                         Verdict::Reject => Stage::Final,
@@ -519,6 +563,7 @@ pub fn update(m: &mut Model, msg: Message) -> Vec<Command> {
                 match r {
                     Ok(()) => {
                         s.stage = Stage::Recorded;
+                        m.shift.accept += 1;
                         let key = match s.at.direction {
                             Direction::Entry => "checklist.recorded_entry",
                             Direction::Exit => "checklist.recorded_exit",
@@ -580,6 +625,50 @@ fn crashed(m: &mut Model, what: Crashed, out: &mut Vec<Command>) {
         Crashed::Other => {
             m.notice = Some(Notice::new("error.internal_other", Level::Error));
         }
+    }
+}
+
+/// The answer to a supervisor's unlock: back to the plain sign-in form, with the
+/// locked officer's ID filled in when it worked.
+fn unlocked(m: &mut Model, r: Result<Unlock, String>) {
+    let f = &mut m.signin;
+    let target = f.unlock.take().unwrap_or_default();
+    let supervisor = std::mem::take(&mut f.id);
+    f.busy = false;
+    f.pin.clear();
+    f.on_pin = false;
+    f.message = Some(match r {
+        Ok(Unlock::Done) => {
+            f.id = target.clone();
+            f.on_pin = true;
+            Notice::new("signin.unlock_done", Level::Good)
+                .arg("id", target)
+                .arg("by", supervisor)
+        }
+        Ok(Unlock::NotSupervisor) => Notice::new("signin.unlock_not_supervisor", Level::Error),
+        Ok(Unlock::NoSuchOfficer) => {
+            Notice::new("signin.unlock_unknown", Level::Error).arg("id", target)
+        }
+        Ok(Unlock::Refused(SignIn::Locked | SignIn::NowLocked)) => {
+            Notice::new("signin.unlock_locked", Level::Error)
+        }
+        Ok(Unlock::Refused(_)) => Notice::new("signin.unlock_wrong_pin", Level::Error),
+        Err(e) => Notice::new("error.worker", Level::Error).arg("e", e),
+    });
+}
+
+/// What a scanned code that is no e-visa looks like, as a catalogue key (empty when
+/// nothing is known): the officer learns what was scanned instead.
+fn foreign_kind(text: &str) -> &'static str {
+    let lower = text.trim().to_ascii_lowercase();
+    if lower.starts_with("http://") || lower.starts_with("https://") {
+        "foreign.url"
+    } else if lower.starts_with("hc1:") {
+        "foreign.hc1"
+    } else if lower.starts_with("m1") || lower.starts_with("m2") {
+        "foreign.boarding"
+    } else {
+        ""
     }
 }
 
@@ -689,6 +778,21 @@ fn sign_in_key(m: &mut Model, k: KeyEvent, ctrl: bool, out: &mut Vec<Command>) {
         KeyCode::Char(_) if ctrl => {}
         KeyCode::Esc if m.help => m.help = false,
         KeyCode::Esc => *f = SignInForm::default(),
+        KeyCode::F(7) if f.unlock.is_none() => {
+            let target = f.id.trim().to_string();
+            *f = if target.is_empty() {
+                SignInForm {
+                    message: Some(Notice::new("signin.unlock_need_id", Level::Warn)),
+                    ..SignInForm::default()
+                }
+            } else {
+                SignInForm {
+                    message: Some(Notice::new("signin.unlock_for", Level::Info).arg("id", &target)),
+                    unlock: Some(target),
+                    ..SignInForm::default()
+                }
+            };
+        }
         KeyCode::Tab | KeyCode::BackTab | KeyCode::Up | KeyCode::Down => f.on_pin = !f.on_pin,
         KeyCode::Backspace => {
             if f.on_pin {
@@ -719,9 +823,14 @@ fn sign_in_key(m: &mut Model, k: KeyEvent, ctrl: bool, out: &mut Vec<Command>) {
             } else {
                 f.busy = true;
                 f.message = Some(Notice::new("signin.checking", Level::Info));
-                out.push(Command::SignIn {
-                    id: f.id.trim().to_string(),
-                    pin: std::mem::take(&mut f.pin),
+                let (id, pin) = (f.id.trim().to_string(), std::mem::take(&mut f.pin));
+                out.push(match &f.unlock {
+                    Some(officer) => Command::Unlock {
+                        officer: officer.clone(),
+                        supervisor: id,
+                        pin,
+                    },
+                    None => Command::SignIn { id, pin },
                 });
             }
         }
@@ -751,9 +860,12 @@ fn main_key(m: &mut Model, k: KeyEvent, ctrl: bool, out: &mut Vec<Command>) {
         KeyCode::Enter if m.line_dropped > 0 => {
             let n = m.line.chars().count() + std::mem::take(&mut m.line_dropped);
             m.line.clear();
-            let detail = format!("{n} characters, longer than {MAX_LINE} bytes");
-            tracing::warn!(source = KEYBOARD, detail, "scanner line dropped");
-            m.notice = Some(Notice::new("scan.unreadable", Level::Warn).detail(detail));
+            tracing::warn!(source = KEYBOARD, n, max = MAX_LINE, "scanner line dropped");
+            m.notice = Some(
+                Notice::new("scan.too_long", Level::Warn)
+                    .arg("n", n.to_string())
+                    .arg("max", MAX_LINE.to_string()),
+            );
         }
         // A scanner ends its line with Enter: a non-empty line is always scanner input.
         KeyCode::Enter if !m.line.is_empty() => {
@@ -880,6 +992,7 @@ fn main_key(m: &mut Model, k: KeyEvent, ctrl: bool, out: &mut Vec<Command>) {
 fn refuse(m: &mut Model, i: usize, out: &mut Vec<Command>) {
     let Some(s) = &mut m.shown else { return };
     s.stage = Stage::Refused(i);
+    m.shift.refused += 1;
     let reason = REFUSE_REASONS[i];
     out.push(Command::Audit {
         kind: AuditKind::ChecklistRefuse,
@@ -959,13 +1072,10 @@ fn take_input(m: &mut Model, ev: ScanEvent, out: &mut Vec<Command>) {
             // catches it again and reports the internal error.
             let foreign = super::worker::guarded(|| {
                 let read = rules::read_visa(&text, &TrustStore::default());
-                read.is_foreign_code()
-                    .then(|| read.reasons.first().map(|r| r.detail.clone()))
+                read.is_foreign_code().then(|| foreign_kind(&text))
             });
-            if let Ok(Some(detail)) = foreign {
-                let mut n = Notice::new("scan.foreign", Level::Warn);
-                n.detail = detail;
-                m.notice = Some(n);
+            if let Ok(Some(what)) = foreign {
+                m.notice = Some(Notice::new("scan.foreign", Level::Warn).arg("what", what));
                 return;
             }
             m.qr = Some(text);
@@ -1295,10 +1405,10 @@ mod tests {
         let cmds = typed(&mut m, &long);
         assert!(cmds.is_empty() && m.qr.is_none());
         let n = m.notice.as_ref().unwrap();
-        assert_eq!(n.key, "scan.unreadable");
+        assert_eq!(n.key, "scan.too_long");
         assert_eq!(
-            n.detail.as_deref(),
-            Some(format!("{} characters, longer than {MAX_LINE} bytes", long.len()).as_str())
+            n.args,
+            [("n", long.len().to_string()), ("max", MAX_LINE.to_string())]
         );
         // The next line is read normally.
         typed(&mut m, "KZV1:ABC");
@@ -1330,5 +1440,163 @@ mod tests {
                 ..
             }]
         ));
+    }
+
+    fn decided(verdict: Verdict) -> Message {
+        Message::Verified(
+            Ok(Box::new(Decision {
+                verdict,
+                reasons: vec![],
+                visa: None,
+                passport: None,
+                mismatched: vec![],
+                entries_used: 0,
+                signer: None,
+            })),
+            model().checkpoint(),
+        )
+    }
+
+    fn signed_in_as(m: &mut Model, id: &str, clock: &str) {
+        m.clock = clock.into();
+        update(
+            m,
+            Message::SignedIn(Ok(SignIn::Ok {
+                id: id.into(),
+                role: Role::Officer,
+            })),
+        );
+    }
+
+    /// Issue 12: the history shows the current shift, counted from this officer's
+    /// sign-in: recorded crossings, REJECTs, and ACCEPTs refused at the checklist.
+    #[test]
+    fn the_shift_counts_accepts_rejects_and_refusals_since_sign_in() {
+        let mut m = model();
+        m.officer = None;
+        m.screen = Screen::SignIn;
+        signed_in_as(&mut m, "O-1", "2026-11-25 08:00");
+        assert_eq!(m.shift.since, "2026-11-25 08:00");
+        // Two REJECTs.
+        update(&mut m, decided(Verdict::Reject));
+        update(&mut m, decided(Verdict::Reject));
+        // An ACCEPT confirmed and recorded.
+        update(&mut m, decided(Verdict::Accept));
+        update(&mut m, Message::Key(KeyEvent::from(KeyCode::F(5))));
+        update(&mut m, Message::Recorded(Ok(())));
+        // An ACCEPT refused at the checklist (F6, the first reason, Enter).
+        update(&mut m, decided(Verdict::Accept));
+        for k in [KeyCode::F(6), KeyCode::Enter] {
+            update(&mut m, Message::Key(KeyEvent::from(k)));
+        }
+        // A failed recording counts nothing.
+        update(&mut m, decided(Verdict::Accept));
+        update(&mut m, Message::Key(KeyEvent::from(KeyCode::F(5))));
+        update(&mut m, Message::Recorded(Err("disk full".into())));
+        assert_eq!(
+            m.shift,
+            Shift {
+                since: "2026-11-25 08:00".into(),
+                accept: 1,
+                reject: 2,
+                refused: 1,
+            }
+        );
+        // The next officer's shift starts from nothing.
+        update(&mut m, Message::Key(KeyEvent::from(KeyCode::F(6))));
+        update(&mut m, Message::Key(KeyEvent::from(KeyCode::Enter)));
+        update(&mut m, Message::Key(KeyEvent::from(KeyCode::F(9))));
+        assert_eq!(m.shift, Shift::default());
+        signed_in_as(&mut m, "O-2", "2026-11-25 16:00");
+        assert_eq!(
+            m.shift,
+            Shift {
+                since: "2026-11-25 16:00".into(),
+                ..Shift::default()
+            }
+        );
+    }
+
+    fn locked_out(m: &mut Model) {
+        m.officer = None;
+        m.screen = Screen::SignIn;
+        // `typed` ends with Enter: the ID's moves to the PIN, the PIN's signs in.
+        typed(m, "O-7");
+        typed(m, "1111");
+        update(m, Message::SignedIn(Ok(SignIn::Locked)));
+        assert_eq!(m.signin.message.as_ref().unwrap().key, "signin.locked");
+    }
+
+    /// F7 after a lock-out: the supervisor's ID and PIN go to an unlock command for the
+    /// locked officer, never to a sign-in; the answer is shown and the form resets.
+    #[test]
+    fn a_supervisor_unlocks_a_locked_out_officer_with_their_own_pin() {
+        let mut m = model();
+        locked_out(&mut m);
+        update(&mut m, Message::Key(KeyEvent::from(KeyCode::F(7))));
+        assert_eq!(m.signin.unlock.as_deref(), Some("O-7"));
+        assert!(m.signin.id.is_empty() && m.signin.pin.is_empty());
+        typed(&mut m, "S-1");
+        let c = typed(&mut m, "98765");
+        assert_eq!(
+            c,
+            [Command::Unlock {
+                officer: "O-7".into(),
+                supervisor: "S-1".into(),
+                pin: "98765".into(),
+            }]
+        );
+        assert!(m.signin.pin.is_empty() && m.signin.busy);
+        update(&mut m, Message::Unlocked(Ok(Unlock::Done)));
+        let n = m.signin.message.clone().unwrap();
+        assert_eq!(n.key, "signin.unlock_done");
+        assert_eq!(
+            n.args,
+            [("id", "O-7".to_string()), ("by", "S-1".to_string())]
+        );
+        // Back to the plain form, the unlocked officer's ID ready for their PIN.
+        assert_eq!(m.signin.unlock, None);
+        assert_eq!(m.signin.id, "O-7");
+        assert!(m.signin.on_pin && !m.signin.busy);
+        assert_eq!(m.screen, Screen::SignIn);
+        assert!(m.officer.is_none());
+    }
+
+    /// A wrong supervisor PIN, an officer who is no supervisor and a locked supervisor
+    /// unlock nothing, and each says why (the worker audits each; see its tests).
+    #[test]
+    fn refused_unlocks_say_why_and_sign_nobody_in() {
+        for (answer, key) in [
+            (
+                Unlock::Refused(SignIn::WrongPin { remaining: 4 }),
+                "signin.unlock_wrong_pin",
+            ),
+            (Unlock::Refused(SignIn::Unknown), "signin.unlock_wrong_pin"),
+            (Unlock::NotSupervisor, "signin.unlock_not_supervisor"),
+            (Unlock::Refused(SignIn::Locked), "signin.unlock_locked"),
+            (Unlock::Refused(SignIn::NowLocked), "signin.unlock_locked"),
+            (Unlock::NoSuchOfficer, "signin.unlock_unknown"),
+        ] {
+            let mut m = model();
+            locked_out(&mut m);
+            update(&mut m, Message::Key(KeyEvent::from(KeyCode::F(7))));
+            typed(&mut m, "S-1");
+            assert_eq!(typed(&mut m, "1").len(), 1);
+            update(&mut m, Message::Unlocked(Ok(answer)));
+            assert_eq!(m.signin.message.as_ref().unwrap().key, key);
+            assert_eq!(m.signin.unlock, None);
+            assert!(m.signin.id.is_empty() && m.signin.pin.is_empty());
+            assert!(m.officer.is_none() && m.screen == Screen::SignIn);
+        }
+        // F7 with no ID typed asks for the locked officer's ID first.
+        let mut m = model();
+        m.officer = None;
+        m.screen = Screen::SignIn;
+        let c = update(&mut m, Message::Key(KeyEvent::from(KeyCode::F(7))));
+        assert!(c.is_empty() && m.signin.unlock.is_none());
+        assert_eq!(
+            m.signin.message.as_ref().unwrap().key,
+            "signin.unlock_need_id"
+        );
     }
 }

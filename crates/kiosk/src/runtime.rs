@@ -188,7 +188,8 @@ fn start_camera(_index: u32, tx: mpsc::Sender<ScanEvent>) {
     let _ = tx.try_send(ScanEvent::Status {
         source: CAMERA.into(),
         status: SourceStatus::Disconnected,
-        detail: Some("this build has no camera support (cargo feature `camera`)".into()),
+        // A catalogue key: the status line shows it in the officer's language.
+        detail: Some("source.no_camera".into()),
     });
 }
 

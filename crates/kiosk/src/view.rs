@@ -185,7 +185,7 @@ fn draw_header(m: &Model, f: &mut Frame, area: Rect) {
     }
     spans.push(Span::raw(format!(
         "{} UTC+5 │ {}",
-        m.clock,
+        i18n::clock(l, &m.clock),
         l.code().to_uppercase()
     )));
     if m.settings.demo {
@@ -198,7 +198,7 @@ fn draw_header(m: &Model, f: &mut Frame, area: Rect) {
         spans.push(Span::styled(
             format!(
                 " │ {}",
-                trf(l, "status.date_override", &[("d", &d.to_string())])
+                trf(l, "status.date_override", &[("d", &i18n::date(l, d))])
             ),
             Style::new().fg(WARN),
         ));
@@ -231,7 +231,9 @@ fn draw_sources(m: &Model, f: &mut Frame, area: Rect) {
         };
         spans.push(Span::styled(format!("{mark} {name} {}", tr(l, key)), style));
         if let Some(d) = &s.detail {
-            spans.push(Span::raw(format!(" ({})", safe(d))));
+            // A device's own words (an OS error) are shown as they are; the kiosk's own
+            // details are catalogue keys.
+            spans.push(Span::raw(format!(" ({})", safe(&tr(l, d)))));
         }
         spans.push(Span::raw("  "));
     }
@@ -248,7 +250,7 @@ fn draw_trust(m: &Model, f: &mut Frame, area: Rect) {
     ))];
     let last = t
         .last_update
-        .map_or_else(|| tr(l, "status.none"), |d| d.to_string());
+        .map_or_else(|| tr(l, "status.none"), |d| i18n::date(l, d));
     spans.push(Span::raw(format!(
         ", {} {last}",
         tr(l, "status.last_update")
@@ -308,15 +310,20 @@ fn draw_sign_in(m: &Model, f: &mut Frame, area: Rect) {
             Span::raw(if active { " ◀" } else { "" }),
         ])
     };
+    let (id_key, pin_key, title_key) = if s.unlock.is_some() {
+        (
+            "signin.supervisor_id",
+            "signin.supervisor_pin",
+            "signin.unlock_title",
+        )
+    } else {
+        ("signin.id", "signin.pin", "signin.title")
+    };
     let mut lines = vec![
         Line::raw(""),
-        field(tr(l, "signin.id"), safe(&s.id), !s.on_pin),
+        field(tr(l, id_key), safe(&s.id), !s.on_pin),
         Line::raw(""),
-        field(
-            tr(l, "signin.pin"),
-            "•".repeat(s.pin.chars().count()),
-            s.on_pin,
-        ),
+        field(tr(l, pin_key), "•".repeat(s.pin.chars().count()), s.on_pin),
         Line::raw(""),
     ];
     match &s.message {
@@ -331,6 +338,12 @@ fn draw_sign_in(m: &Model, f: &mut Frame, area: Rect) {
         tr(l, "signin.hint"),
         Style::new().add_modifier(Modifier::DIM),
     ));
+    if s.unlock.is_none() {
+        lines.push(Line::styled(
+            tr(l, "signin.unlock_hint"),
+            Style::new().add_modifier(Modifier::DIM),
+        ));
+    }
     if m.settings.demo_account {
         lines.push(Line::styled(
             trf(
@@ -344,12 +357,12 @@ fn draw_sign_in(m: &Model, f: &mut Frame, area: Rect) {
             Style::new().fg(WARN),
         ));
     }
-    let rect = centered(area, 64, 12);
+    let rect = centered(area, 64, 13);
     f.render_widget(Clear, rect);
     f.render_widget(
         Paragraph::new(lines)
             .wrap(Wrap { trim: false })
-            .block(Block::bordered().title(format!(" {} ", tr(l, "signin.title")))),
+            .block(Block::bordered().title(format!(" {} ", tr(l, title_key)))),
         rect,
     );
 }
@@ -481,11 +494,20 @@ fn draw_banner(m: &Model, s: &Shown, f: &mut Frame, area: Rect) {
         ),
         _ => String::new(),
     };
-    let mut lines: Vec<Line> = Vec::new();
-    if area.height >= 5 && area.width as usize >= bigtext::width(big) + 2 {
-        lines.extend(bigtext::render(big).into_iter().map(Line::raw));
-    }
     let mark = if accept { "✔" } else { "✘" };
+    let mut lines: Vec<Line> = Vec::new();
+    // The big word in the officer's language; without the mark, then in English when
+    // the window is too narrow for it.
+    let fits = |t: &str| bigtext::can_render(t) && area.width as usize >= bigtext::width(t) + 2;
+    let translated = format!("{mark} {word}");
+    let big_word = [translated.as_str(), word.as_str(), big]
+        .into_iter()
+        .find(|t| fits(t));
+    if area.height >= 5
+        && let Some(t) = big_word
+    {
+        lines.extend(bigtext::render(t).into_iter().map(Line::raw));
+    }
     // The English word is on the banner already; other languages add theirs.
     let english = &big[4..];
     let word = if word == english {
@@ -547,8 +569,8 @@ fn draw_verdict(m: &Model, s: &Shown, f: &mut Frame, area: Rect) {
             s.decision.entries_used,
             v.entries,
             tr(l, "verdict.validity"),
-            v.valid_from,
-            v.valid_until,
+            i18n::date(l, v.valid_from),
+            i18n::date(l, v.valid_until),
             tr(l, "verdict.stay"),
             trf(l, "verdict.stay_days", &[("n", &v.stay_days.to_string())]),
         )));
@@ -597,7 +619,7 @@ fn draw_reasons(m: &Model, s: &Shown, f: &mut Frame, area: Rect) {
     };
     let with_details: usize = reasons
         .iter()
-        .map(|r| title_rows(r) + rows_of(&format!("  {}", safe(&r.detail))))
+        .map(|r| title_rows(r) + rows_of(&format!("  {}", safe(&i18n::reason_detail(l, r)))))
         .sum();
     let titles: usize = reasons.iter().map(title_rows).sum();
     // Every code stays visible: details give way first, then titles shrink to one
@@ -608,7 +630,7 @@ fn draw_reasons(m: &Model, s: &Shown, f: &mut Frame, area: Rect) {
             lines.push(title_line(r));
             if with_details <= inner_h {
                 lines.push(Line::styled(
-                    format!("  {}", safe(&r.detail)),
+                    format!("  {}", safe(&i18n::reason_detail(l, r))),
                     Style::new().add_modifier(Modifier::DIM),
                 ));
             }
@@ -704,11 +726,11 @@ fn draw_fields(m: &Model, s: &Shown, f: &mut Frame, area: Rect) {
             "sn" => h.surname.clone(),
             "gn" => h.given_names.clone(),
             "na" => h.nationality.clone(),
-            "db" => h.birth.to_iso(),
+            "db" => i18n::birth(l, &h.birth.to_iso()),
             "sx" => h.sex.code().into(),
             "dn" => h.document_number.clone(),
             "dc" => h.document_country.clone(),
-            _ => h.document_expiry.to_string(),
+            _ => i18n::date(l, h.document_expiry),
         })
     };
     let pass_val = |k: &str| -> String {
@@ -719,11 +741,11 @@ fn draw_fields(m: &Model, s: &Shown, f: &mut Frame, area: Rect) {
             "sn" => p.surname.clone(),
             "gn" => p.given_names.clone(),
             "na" => p.nationality.clone(),
-            "db" => p.birth.to_iso(),
+            "db" => i18n::birth(l, &p.birth.to_iso()),
             "sx" => p.sex.code().into(),
             "dn" => p.document_number.clone(),
             "dc" => p.issuing_state.clone(),
-            _ => p.expiry.to_string(),
+            _ => i18n::date(l, p.expiry),
         })
     };
     let rows = keys.iter().map(|k| {
@@ -772,15 +794,75 @@ fn draw_fields(m: &Model, s: &Shown, f: &mut Frame, area: Rect) {
 
 fn draw_history(m: &Model, f: &mut Frame, area: Rect) {
     let l = m.lang;
-    let lines: Vec<Line> = if m.history.is_empty() {
+    let mut lines = shift_lines(m);
+    lines.extend(history_lines(m));
+    f.render_widget(
+        Paragraph::new(lines)
+            .block(Block::bordered().title(format!(" {} ", tr(l, "history.title")))),
+        area,
+    );
+}
+
+/// The signed-in officer's shift: since when, and what was decided in it.
+fn shift_lines(m: &Model) -> Vec<Line<'static>> {
+    let l = m.lang;
+    let Some(o) = &m.officer else {
+        return Vec::new();
+    };
+    let sh = &m.shift;
+    // The training officer is signed in before the first clock reading.
+    let since = if sh.since.is_empty() {
+        &m.clock
+    } else {
+        &sh.since
+    };
+    vec![Line::from(vec![
+        Span::styled(
+            format!(
+                "{}: ",
+                trf(
+                    l,
+                    "history.shift",
+                    &[("officer", &safe(&o.id)), ("since", &i18n::clock(l, since))]
+                )
+            ),
+            bold(),
+        ),
+        Span::raw(trf(
+            l,
+            "history.counts",
+            &[
+                ("accept", &sh.accept.to_string()),
+                ("reject", &sh.reject.to_string()),
+                ("refused", &sh.refused.to_string()),
+            ],
+        )),
+    ])]
+}
+
+fn history_lines(m: &Model) -> Vec<Line<'static>> {
+    let l = m.lang;
+    if m.history.is_empty() {
         vec![Line::styled(
             tr(l, "history.empty"),
             Style::new().add_modifier(Modifier::DIM),
         )]
     } else {
-        m.history
-            .iter()
-            .map(|h| {
+        let mut earlier = false;
+        let mut lines = Vec::new();
+        for h in &m.history {
+            // Rows are newest first: the first one from before this sign-in starts the
+            // booth's earlier decisions.
+            if !earlier && !in_shift(m, h) {
+                earlier = true;
+                if m.officer.is_some() {
+                    lines.push(Line::styled(
+                        format!("── {} ──", tr(l, "history.earlier")),
+                        Style::new().add_modifier(Modifier::DIM),
+                    ));
+                }
+            }
+            lines.push({
                 let (mark, text, style) = match &h.outcome {
                     Outcome::Crossing(d) => (
                         "✔",
@@ -816,20 +898,26 @@ fn draw_history(m: &Model, f: &mut Frame, area: Rect) {
                         Style::new().add_modifier(Modifier::DIM),
                     ),
                 ])
-            })
-            .collect()
+            });
+        }
+        lines
+    }
+}
+
+/// The row was decided in the signed-in officer's current shift.
+fn in_shift(m: &Model, h: &super::app::HistoryRow) -> bool {
+    let since = if m.shift.since.is_empty() {
+        &m.clock
+    } else {
+        &m.shift.since
     };
-    f.render_widget(
-        Paragraph::new(lines)
-            .block(Block::bordered().title(format!(" {} ", tr(l, "history.title")))),
-        area,
-    );
+    m.officer.as_ref().is_some_and(|o| o.id == h.officer) && h.at.as_str() >= since.as_str()
 }
 
 fn draw_help(m: &Model, f: &mut Frame, area: Rect) {
     let l = m.lang;
     let mut lines: Vec<Line> = [
-        "f1", "f2", "f3", "f4", "f5", "f6", "arrows", "esc", "f9", "f10", "signin",
+        "f1", "f2", "f3", "f4", "f5", "f6", "arrows", "esc", "f7", "f9", "f10", "signin",
     ]
     .iter()
     .map(|k| Line::raw(tr(l, &format!("help.{k}"))))

@@ -21,7 +21,7 @@ use std::time::Duration;
 use tokio::sync::mpsc::UnboundedSender;
 
 use evisa_core::rules::Direction;
-use evisa_store::officers::SignIn;
+use evisa_store::officers::{SignIn, Unlock};
 use evisa_store::store::{AuditEvent, AuditRow, Store, StoreError};
 use evisa_store::terminal::{Terminal, kazakhstan_now_rfc3339};
 
@@ -311,6 +311,65 @@ pub fn run(t: &mut Terminal, terminal_id: &str, cmd: Command) -> Option<Message>
             };
             Some(Message::SignedIn(logged.and(r)))
         }
+        Command::Unlock {
+            officer,
+            supervisor,
+            pin,
+        } => {
+            let Some(store) = t.store.as_mut() else {
+                return Some(Message::Unlocked(Err("no database".into())));
+            };
+            let r = store
+                .unlock_by_supervisor(&officer, &supervisor, &pin)
+                .map_err(|e| e.to_string());
+            let by = Some(supervisor.as_str());
+            let refused = |why: &str| serde_json::json!({"unlock": officer, "refused": why});
+            let logged = match &r {
+                Ok(Unlock::Done) => audit(
+                    store,
+                    AuditKind::SettingsChange,
+                    by,
+                    tid,
+                    &serde_json::json!({"unlock": officer}),
+                ),
+                Ok(Unlock::NotSupervisor) => audit(
+                    store,
+                    AuditKind::SettingsChange,
+                    by,
+                    tid,
+                    &refused("not a supervisor"),
+                ),
+                Ok(Unlock::NoSuchOfficer) => audit(
+                    store,
+                    AuditKind::SettingsChange,
+                    by,
+                    tid,
+                    &refused("no such officer"),
+                ),
+                Ok(Unlock::Refused(s)) => {
+                    let why = match s {
+                        SignIn::Locked => "supervisor locked",
+                        SignIn::Unknown => "unknown supervisor",
+                        _ => "wrong supervisor PIN",
+                    };
+                    audit(store, AuditKind::PinFailed, by, tid, &refused(why)).and_then(|_| {
+                        if *s == SignIn::NowLocked {
+                            audit(
+                                store,
+                                AuditKind::AccountLocked,
+                                by,
+                                tid,
+                                &serde_json::json!({}),
+                            )
+                        } else {
+                            Ok(0)
+                        }
+                    })
+                }
+                Err(_) => Ok(0),
+            };
+            Some(Message::Unlocked(logged.and(r)))
+        }
         Command::Verify {
             qr,
             mrz,
@@ -419,6 +478,7 @@ pub fn load_history(
             _ => continue,
         };
         out.push(HistoryRow {
+            at: at.get(..16).unwrap_or("").replacen('T', " ", 1),
             time: at.get(11..16).unwrap_or("").to_string(),
             visa: text("visa"),
             officer: officer.unwrap_or_default(),
@@ -594,6 +654,12 @@ mod tests {
         assert!(matches!(&rows[0].outcome, Outcome::Reject(c) if c == &["ENTRIES_EXHAUSTED"]));
         assert_eq!(rows[1].outcome, Outcome::Crossing(Direction::Entry));
         assert_eq!(rows[1].visa, "EV26KZ0012345");
+        // The local minute, in the clock's form, for telling the shift's rows apart.
+        let at = &rows[1].at;
+        assert!(
+            at.len() == 16 && &at[10..11] == " " && at.ends_with(&rows[1].time),
+            "{at}"
+        );
         // Another terminal's records are not this shift's.
         assert!(
             load_history(t.store.as_mut().unwrap(), "k2", 10)
@@ -767,5 +833,106 @@ mod tests {
             }
         }
         handle.join().unwrap();
+    }
+
+    fn unlock(t: &mut Terminal, supervisor: &str, pin: &str) -> Result<Unlock, String> {
+        match run(
+            t,
+            "k1",
+            Command::Unlock {
+                officer: "O1".into(),
+                supervisor: supervisor.into(),
+                pin: pin.into(),
+            },
+        ) {
+            Some(Message::Unlocked(r)) => r,
+            other => panic!("no unlock answer: {other:?}"),
+        }
+    }
+
+    fn audit_rows(t: &mut Terminal) -> Vec<(String, Option<String>, String)> {
+        let conn = t.store.as_mut().unwrap().connection();
+        let mut stmt = conn
+            .prepare("SELECT kind, officer, details FROM audit ORDER BY seq")
+            .unwrap();
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    }
+
+    /// Issue 12: a supervisor unlocks a locked-out officer at the kiosk with their own
+    /// PIN. A wrong supervisor PIN, an officer who is not a supervisor and a locked
+    /// supervisor are refused; every attempt is in the audit log.
+    #[test]
+    fn supervisor_unlock_is_checked_and_audited() {
+        let mut t = terminal();
+        let store = t.store.as_mut().unwrap();
+        store
+            .add_officer("S1", Role::Supervisor, "55555", "t")
+            .unwrap();
+        store
+            .add_officer("S2", Role::Supervisor, "66666", "t")
+            .unwrap();
+        store.add_officer("O2", Role::Officer, "7777", "t").unwrap();
+        for _ in 0..evisa_store::officers::MAX_FAILED_ATTEMPTS {
+            store.check_pin("O1", "0000").unwrap();
+            store.check_pin("S2", "0000").unwrap();
+        }
+        let locked = |t: &mut Terminal| {
+            t.store
+                .as_mut()
+                .unwrap()
+                .officer("O1")
+                .unwrap()
+                .unwrap()
+                .locked
+        };
+        assert!(locked(&mut t));
+
+        assert_eq!(
+            unlock(&mut t, "S1", "11111"),
+            Ok(Unlock::Refused(SignIn::WrongPin { remaining: 4 }))
+        );
+        assert_eq!(unlock(&mut t, "O2", "7777"), Ok(Unlock::NotSupervisor));
+        assert_eq!(
+            unlock(&mut t, "S2", "66666"),
+            Ok(Unlock::Refused(SignIn::Locked))
+        );
+        assert_eq!(
+            unlock(&mut t, "NOBODY", "1234"),
+            Ok(Unlock::Refused(SignIn::Unknown))
+        );
+        assert!(locked(&mut t), "a refused unlock unlocked");
+
+        assert_eq!(unlock(&mut t, "S1", "55555"), Ok(Unlock::Done));
+        assert!(!locked(&mut t));
+        assert!(matches!(
+            t.store.as_mut().unwrap().check_pin("O1", "1234").unwrap(),
+            SignIn::Ok { .. }
+        ));
+
+        let rows: Vec<(String, Option<String>, serde_json::Value)> = audit_rows(&mut t)
+            .into_iter()
+            .map(|(k, o, d)| (k, o, serde_json::from_str(&d).unwrap()))
+            .collect();
+        let want = [
+            ("pin_failed", "S1", "wrong supervisor PIN"),
+            ("settings_change", "O2", "not a supervisor"),
+            ("pin_failed", "S2", "supervisor locked"),
+            ("pin_failed", "NOBODY", "unknown supervisor"),
+        ];
+        assert_eq!(rows.len(), want.len() + 1, "{rows:#?}");
+        for ((kind, officer, details), (k, o, why)) in rows.iter().zip(want) {
+            assert_eq!((kind.as_str(), officer.as_deref()), (k, Some(o)));
+            assert_eq!(details["unlock"], "O1");
+            assert_eq!(details["refused"], why);
+        }
+        let (kind, officer, details) = &rows[want.len()];
+        assert_eq!(
+            (kind.as_str(), officer.as_deref()),
+            ("settings_change", Some("S1"))
+        );
+        assert_eq!(details, &serde_json::json!({"unlock": "O1"}));
     }
 }

@@ -232,6 +232,42 @@ impl Store {
     }
 }
 
+/// The result of a supervisor's attempt to unlock an account at a terminal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Unlock {
+    Done,
+    /// The PIN was right, but the account is not a supervisor's.
+    NotSupervisor,
+    /// The supervisor's own sign-in failed (wrong PIN, locked, unknown ID); it counts
+    /// against their account like any sign-in.
+    Refused(SignIn),
+    /// The supervisor was right, but there is no such officer to unlock.
+    NoSuchOfficer,
+}
+
+impl Store {
+    /// Unlocks `officer` when `supervisor` signs with a right PIN and is a supervisor.
+    pub fn unlock_by_supervisor(
+        &mut self,
+        officer: &str,
+        supervisor: &str,
+        pin: &str,
+    ) -> Result<Unlock, OfficerError> {
+        match self.check_pin(supervisor, pin)? {
+            SignIn::Ok {
+                role: Role::Supervisor,
+                ..
+            } => match self.unlock_officer(officer) {
+                Ok(()) => Ok(Unlock::Done),
+                Err(OfficerError::NotFound(_)) => Ok(Unlock::NoSuchOfficer),
+                Err(e) => Err(e),
+            },
+            SignIn::Ok { .. } => Ok(Unlock::NotSupervisor),
+            other => Ok(Unlock::Refused(other)),
+        }
+    }
+}
+
 /// Argon2id (default parameters) of a PIN nobody has; only used to equalise timing.
 const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$x3aUIBczMo0tDZgtKHhmAxuzHUQQZnV5T9eiQZAGVhI";
 
@@ -301,6 +337,34 @@ mod tests {
             s.unlock_officer("B"),
             Err(OfficerError::NotFound(_))
         ));
+    }
+
+    #[test]
+    fn only_a_supervisor_with_a_right_pin_unlocks() {
+        let mut s = Store::open_in_memory().unwrap();
+        s.add_officer("O1", Role::Officer, "1234", "t").unwrap();
+        s.add_officer("S1", Role::Supervisor, "55555", "t").unwrap();
+        for _ in 0..MAX_FAILED_ATTEMPTS {
+            s.check_pin("O1", "9999").unwrap();
+        }
+        assert_eq!(
+            s.unlock_by_supervisor("O1", "O1", "1234").unwrap(),
+            Unlock::Refused(SignIn::Locked)
+        );
+        assert_eq!(
+            s.unlock_by_supervisor("O1", "S1", "1").unwrap(),
+            Unlock::Refused(SignIn::WrongPin { remaining: 4 })
+        );
+        assert!(s.officer("O1").unwrap().unwrap().locked);
+        assert_eq!(
+            s.unlock_by_supervisor("NOBODY", "S1", "55555").unwrap(),
+            Unlock::NoSuchOfficer
+        );
+        assert_eq!(
+            s.unlock_by_supervisor("O1", "S1", "55555").unwrap(),
+            Unlock::Done
+        );
+        assert!(!s.officer("O1").unwrap().unwrap().locked);
     }
 
     #[test]
