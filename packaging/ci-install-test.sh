@@ -1,0 +1,145 @@
+#!/usr/bin/env bash
+# The package's install test, for a THROWAWAY machine (CI) only, run as root: builds
+# the .deb, installs it with dpkg -i, checks what it installed, places a TEST trust
+# store, a training configuration and a supervisor (the test's own; none of it is in
+# the package), runs `evisa doctor --json`, reinstalls it (the upgrade path), then
+# removes (dpkg -r) and purges (dpkg -P) it and checks that the database survived
+# byte for byte. Finally it deletes what the test itself made (the database, the
+# evisa user), which the package never does.
+#
+#   packaging/ci-install-test.sh [--binary FILE]
+#
+# Without --binary it packages the debug build (`cargo build --locked --bin evisa`,
+# already built by the test run): the packaging is under test, not the optimiser.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+
+binary=""
+if [ "${1:-}" = --binary ]; then binary="$2"; fi
+fail() { echo "ci-install-test: FAIL: $*" >&2; exit 1; }
+step() { echo "ci-install-test: $*"; }
+
+[ "$(id -u)" = 0 ] || fail "must run as root (it installs a package); CI machines only"
+for tool in dpkg-deb runuser systemd-analyze sha256sum; do
+    command -v "$tool" >/dev/null || fail "needs $tool: apt-get install dpkg-dev util-linux systemd coreutils"
+done
+if dpkg -s evisa >/dev/null 2>&1 || [ -e /var/lib/evisa ] || getent passwd evisa >/dev/null; then
+    fail "an evisa package, /var/lib/evisa or an evisa user is already here: this test only runs on a throwaway machine"
+fi
+
+if [ -z "$binary" ]; then
+    cargo build --locked --bin evisa
+    binary="$root/target/debug/evisa"
+fi
+work="$(mktemp -d)"
+chmod 0755 "$work"
+cleanup() {
+    dpkg -P evisa >/dev/null 2>&1 || true
+    rm -rf /var/lib/evisa /etc/evisa "$work"
+    if getent passwd evisa >/dev/null; then userdel evisa; fi
+    if getent group evisa >/dev/null; then groupdel evisa; fi
+}
+trap cleanup EXIT
+
+step "building the package"
+deb="$(packaging/build-deb.sh --binary "$binary" --out "$work")"
+contents="$(dpkg-deb --contents "$deb")"
+for f in ./usr/bin/evisa ./lib/systemd/system/evisa.service ./lib/udev/rules.d/60-evisa.rules \
+    ./etc/evisa/kiosk.toml ./usr/share/doc/evisa/install.md; do
+    grep -q " $f\$" <<<"$contents" || fail "the package lacks $f"
+done
+if grep -Eiq 'evisa-issuer|test-only|\.key$|\.pub$' <<<"$contents"; then
+    fail "the package carries a ministry tool or a key: $(grep -Ei 'evisa-issuer|test-only|\.key$|\.pub$' <<<"$contents")"
+fi
+
+step "dpkg -i"
+dpkg -i "$deb"
+[ -x /usr/bin/evisa ] || fail "/usr/bin/evisa not installed"
+[ ! -e /usr/bin/evisa-issuer ] || fail "evisa-issuer installed on a booth"
+getent passwd evisa >/dev/null || fail "no evisa user"
+[ "$(getent passwd evisa | cut -d: -f7)" = /usr/sbin/nologin ] || fail "the evisa user can log in"
+for g in dialout video; do
+    id -nG evisa | tr ' ' '\n' | grep -qx "$g" || fail "evisa is not in group $g"
+done
+[ "$(stat -c '%a %U %G' /var/lib/evisa)" = "700 evisa evisa" ] ||
+    fail "/var/lib/evisa is $(stat -c '%a %U %G' /var/lib/evisa), not 700 evisa evisa"
+[ "$(stat -c '%a %U %G' /etc/evisa/kiosk.toml)" = "640 root evisa" ] ||
+    fail "/etc/evisa/kiosk.toml is $(stat -c '%a %U %G' /etc/evisa/kiosk.toml), not 640 root evisa"
+systemd-analyze verify /lib/systemd/system/evisa.service || fail "systemd-analyze verify evisa.service"
+
+step "doctor on the installed configuration, before any key or officer: cannot serve"
+set +e
+out="$(runuser -u evisa -- evisa doctor --json)"; rc=$?
+set -e
+echo "$out"
+[ "$rc" = 1 ] || fail "doctor exit $rc on a booth with no keys (expected 1)"
+grep -q '"name":"config","ok":true' <<<"$out" || fail "the installed configuration is not valid"
+grep -q '"name":"trust_store","ok":false' <<<"$out" || fail "an empty trust store passed"
+grep -q '"name":"database","ok":false' <<<"$out" || fail "a missing database passed"
+[ ! -e /var/lib/evisa/evisa.db ] || fail "doctor created a database"
+
+step "placing the test's trust store, training configuration and supervisor"
+install -m 0644 -o root -g root keys/TEST-ONLY-update-root.pub /etc/evisa/test-update-root.pub
+sed -e 's/^training = false$/training = true/' \
+    -e 's|^# update_root_key = .*|update_root_key = "/etc/evisa/test-update-root.pub"|' \
+    /etc/evisa/kiosk.toml >"$work/kiosk-ci.toml"
+grep -q '^training = true$' "$work/kiosk-ci.toml" || fail "could not make the training configuration"
+install -m 0640 -o root -g evisa "$work/kiosk-ci.toml" /etc/evisa/kiosk-ci.toml
+for f in keys/TEST-ONLY-*.toml; do
+    install -m 0644 -o evisa -g evisa "$f" /var/lib/evisa/keys/
+done
+install -m 0644 fixtures/updates/trust-1.evu fixtures/updates/revoked-visas-1.evu "$work/"
+cfg=/etc/evisa/kiosk-ci.toml
+as_evisa() { runuser -u evisa -- "$@"; }
+echo 246810 | as_evisa evisa officer add ci-sup --role supervisor --pin-stdin --config "$cfg"
+as_evisa evisa update import "$work/trust-1.evu" --config "$cfg" --officer ci-sup
+as_evisa evisa update import "$work/revoked-visas-1.evu" --config "$cfg" --officer ci-sup
+
+step "doctor --json on the configured booth (as evisa, then as root)"
+for who in evisa root; do
+    set +e
+    if [ "$who" = evisa ]; then out="$(as_evisa evisa doctor --json --config "$cfg")"; rc=$?
+    else out="$(evisa doctor --json --config "$cfg")"; rc=$?; fi
+    set -e
+    echo "$out"
+    [ "$rc" = 0 ] || fail "doctor as $who: exit $rc on the configured booth"
+    grep -q '^{"ok":true,"checks":\[' <<<"$out" || fail "doctor as $who: not {\"ok\":true,...}"
+    for name in config trust_store update_root database trust_update officers clock disk permissions; do
+        grep -q "\"name\":\"$name\",\"ok\":true" <<<"$out" || fail "doctor as $who: check $name did not pass"
+    done
+done
+# Run as root, the doctor must leave nothing root-owned where the service writes
+# (SQLite's -wal/-shm files would lock the kiosk out).
+stray="$(find /var/lib/evisa ! -user evisa)"
+[ -z "$stray" ] || fail "files in /var/lib/evisa not owned by evisa: $stray"
+runuser -u evisa -- evisa doctor --config "$cfg" # the human report, for the log
+
+db=/var/lib/evisa/evisa.db
+as_evisa evisa audit verify --db "$db"
+sum="$(sha256sum "$db" | cut -d' ' -f1)"
+keep() {
+    [ -f "$db" ] || fail "$1 deleted the database"
+    [ "$(sha256sum "$db" | cut -d' ' -f1)" = "$sum" ] || fail "$1 changed the database"
+    [ -n "$(ls /var/lib/evisa/keys/*.toml)" ] || fail "$1 deleted the trust folder"
+}
+
+step "dpkg -i again (the upgrade path)"
+dpkg -i "$deb"
+keep "reinstalling"
+as_evisa evisa doctor --json --config "$cfg" >/dev/null || fail "doctor after the reinstall"
+
+step "dpkg -r: the binary goes, the configuration and the database stay"
+dpkg -r evisa
+[ ! -e /usr/bin/evisa ] || fail "dpkg -r left /usr/bin/evisa"
+[ -f /etc/evisa/kiosk.toml ] || fail "dpkg -r removed the configuration (only purge may)"
+keep "dpkg -r"
+
+step "dpkg -P: the configuration goes, the database and its owner stay"
+dpkg -P evisa
+[ ! -e /etc/evisa/kiosk.toml ] || fail "dpkg -P left /etc/evisa/kiosk.toml"
+keep "dpkg -P"
+getent passwd evisa >/dev/null || fail "dpkg -P deleted the evisa user that owns the database"
+[ "$(stat -c %U "$db")" = evisa ] || fail "the database lost its owner"
+
+step "PASS: built, installed, doctor passed, reinstalled, removed and purged; the database survived"
