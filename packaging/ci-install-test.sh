@@ -37,6 +37,7 @@ chmod 0755 "$work"
 cleanup() {
     dpkg -P evisa >/dev/null 2>&1 || true
     rm -rf /var/lib/evisa /etc/evisa "$work"
+    rm -f /dev/evisa-ci-mrz
     if getent passwd evisa >/dev/null; then userdel evisa; fi
     if getent group evisa >/dev/null; then groupdel evisa; fi
 }
@@ -114,6 +115,25 @@ done
 stray="$(find /var/lib/evisa ! -user evisa)"
 [ -z "$stray" ] || fail "files in /var/lib/evisa not owned by evisa: $stray"
 runuser -u evisa -- evisa doctor --config "$cfg" # the human report, for the log
+
+step "devices: one only root can open fails (the doctor judges by the evisa user's rights even as root); group dialout 0660 passes"
+mknod -m 0600 /dev/evisa-ci-mrz c 1 3 # /dev/null's numbers: opening it reads nothing
+printf '\n[sources.serial_mrz]\nport = "/dev/evisa-ci-mrz"\n' | cat "$cfg" - >"$work/kiosk-dev.toml"
+install -m 0640 -o root -g evisa "$work/kiosk-dev.toml" /etc/evisa/kiosk-dev.toml
+set +e
+out="$(evisa doctor --json --config /etc/evisa/kiosk-dev.toml)"; rc=$?
+set -e
+[ "$rc" = 1 ] || fail "doctor as root passed a device the evisa user cannot open: $out"
+grep -q '"name":"device.serial_mrz","ok":false' <<<"$out" || fail "no failing device.serial_mrz check: $out"
+chgrp dialout /dev/evisa-ci-mrz
+chmod 0660 /dev/evisa-ci-mrz
+for who in root evisa; do
+    if [ "$who" = evisa ]; then out="$(as_evisa evisa doctor --json --config /etc/evisa/kiosk-dev.toml)"
+    else out="$(evisa doctor --json --config /etc/evisa/kiosk-dev.toml)"; fi ||
+        fail "doctor as $who: the dialout 0660 device failed: $out"
+    grep -q '"name":"device.serial_mrz","ok":true' <<<"$out" || fail "device.serial_mrz did not pass as $who: $out"
+done
+rm -f /dev/evisa-ci-mrz /etc/evisa/kiosk-dev.toml
 
 db=/var/lib/evisa/evisa.db
 as_evisa evisa audit verify --db "$db"
