@@ -87,11 +87,20 @@ pub struct Check {
 
 impl Check {
     fn new(name: impl Into<String>, severity: Severity, detail: impl Into<String>) -> Self {
-        // Details quote file contents, paths and database text: escape them once, here.
+        // One line per check: a multi-line message (a TOML error quotes the line at
+        // fault) is folded. Details quote file contents, paths and database text:
+        // escaped once, here.
+        let detail = detail.into();
+        let folded = detail
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && *l != "|")
+            .collect::<Vec<_>>()
+            .join(" ");
         Check {
             name: name.into(),
             severity,
-            detail: printable(&detail.into()).into_owned(),
+            detail: printable(&folded).into_owned(),
         }
     }
     fn pass(name: impl Into<String>, detail: impl Into<String>) -> Self {
