@@ -21,8 +21,8 @@ fail() { echo "ci-install-test: FAIL: $*" >&2; exit 1; }
 step() { echo "ci-install-test: $*"; }
 
 [ "$(id -u)" = 0 ] || fail "must run as root (it installs a package); CI machines only"
-for tool in dpkg-deb runuser systemd-analyze sha256sum; do
-    command -v "$tool" >/dev/null || fail "needs $tool: apt-get install dpkg-dev util-linux systemd coreutils"
+for tool in dpkg-deb runuser systemd-analyze sha256sum tmux; do
+    command -v "$tool" >/dev/null || fail "needs $tool: apt-get install dpkg util-linux systemd coreutils tmux"
 done
 if dpkg -s evisa >/dev/null 2>&1 || [ -e /var/lib/evisa ] || getent passwd evisa >/dev/null; then
     fail "an evisa package, /var/lib/evisa or an evisa user is already here: this test only runs on a throwaway machine"
@@ -38,6 +38,7 @@ cleanup() {
     dpkg -P evisa >/dev/null 2>&1 || true
     rm -rf /var/lib/evisa /etc/evisa "$work"
     rm -f /dev/evisa-ci-mrz
+    tmux kill-session -t evisa-ci-kiosk 2>/dev/null || true
     if getent passwd evisa >/dev/null; then userdel evisa; fi
     if getent group evisa >/dev/null; then groupdel evisa; fi
 }
@@ -134,6 +135,34 @@ for who in root evisa; do
     grep -q '"name":"device.serial_mrz","ok":true' <<<"$out" || fail "device.serial_mrz did not pass as $who: $out"
 done
 rm -f /dev/evisa-ci-mrz /etc/evisa/kiosk-dev.toml
+
+step "the installed kiosk starts as the evisa user (the service's command, in tmux instead of on tty1), signs in, and quits"
+# Waits up to 30 s for TEXT on the kiosk's screen.
+screen_shows() {
+    for _ in $(seq 150); do
+        if tmux capture-pane -p -t evisa-ci-kiosk 2>/dev/null | grep -qF "$1"; then return 0; fi
+        sleep 0.2
+    done
+    tmux capture-pane -p -t evisa-ci-kiosk >&2 || true
+    fail "the kiosk never showed \"$1\""
+}
+tmux new-session -d -s evisa-ci-kiosk -x 100 -y 30 \
+    "runuser -u evisa -- evisa kiosk --config $cfg --log /var/lib/evisa/kiosk.log; echo \$? >$work/kiosk-exit; sleep 30"
+screen_shows "Officer sign-in"
+tmux send-keys -t evisa-ci-kiosk -l ci-sup
+tmux send-keys -t evisa-ci-kiosk Tab
+tmux send-keys -t evisa-ci-kiosk -l 246810
+tmux send-keys -t evisa-ci-kiosk Enter
+screen_shows "Scan the documents"
+tmux send-keys -t evisa-ci-kiosk F10
+screen_shows "Leave the kiosk?"
+tmux send-keys -t evisa-ci-kiosk y
+for _ in $(seq 100); do [ -s "$work/kiosk-exit" ] && break; sleep 0.2; done
+[ "$(cat "$work/kiosk-exit" 2>/dev/null)" = 0 ] || fail "the kiosk did not quit with status 0"
+tmux kill-session -t evisa-ci-kiosk
+[ "$(stat -c %U /var/lib/evisa/kiosk.log)" = evisa ] || fail "the kiosk log is not the evisa user's"
+stray="$(find /var/lib/evisa ! -user evisa)"
+[ -z "$stray" ] || fail "files in /var/lib/evisa not owned by evisa: $stray"
 
 db=/var/lib/evisa/evisa.db
 as_evisa evisa audit verify --db "$db"
