@@ -37,7 +37,7 @@ chmod 0755 "$work"
 cleanup() {
     dpkg -P evisa >/dev/null 2>&1 || true
     rm -rf /var/lib/evisa /etc/evisa "$work"
-    rm -f /dev/evisa-ci-mrz
+    rm -f /dev/evisa-ci-mrz /etc/systemd/system/multi-user.target.wants/evisa.service
     tmux kill-session -t evisa-ci-kiosk 2>/dev/null || true
     if getent passwd evisa >/dev/null; then userdel evisa; fi
     if getent group evisa >/dev/null; then groupdel evisa; fi
@@ -178,8 +178,12 @@ dpkg -i "$deb"
 keep "reinstalling"
 as_evisa evisa doctor --json --config "$cfg" >/dev/null || fail "doctor after the reinstall"
 
-step "dpkg -r: the binary goes, the configuration and the database stay"
+step "dpkg -r: the binary goes, the configuration and the database stay; an enabled kiosk is disabled"
+wants=/etc/systemd/system/multi-user.target.wants/evisa.service
+systemctl enable evisa.service 2>/dev/null || ln -sf /lib/systemd/system/evisa.service "$wants"
+[ -L "$wants" ] || fail "could not enable evisa.service for the removal test"
 dpkg -r evisa
+[ ! -L "$wants" ] || fail "dpkg -r left the kiosk enabled (a dangling $wants)"
 [ ! -e /usr/bin/evisa ] || fail "dpkg -r left /usr/bin/evisa"
 [ -f /etc/evisa/kiosk.toml ] || fail "dpkg -r removed the configuration (only purge may)"
 keep "dpkg -r"
