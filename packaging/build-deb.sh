@@ -5,21 +5,24 @@
 # scripts. The ministry's tools (`evisa-issuer`: signing, test keys, fixtures) are
 # NOT in it: they never go on a booth.
 #
-#   packaging/build-deb.sh [--binary FILE] [--out DIR]
+#   packaging/build-deb.sh [--binary FILE] [--out DIR] [--fast]
 #
-# Without --binary it builds `evisa` with `cargo build --release --locked`. Prints the
-# path of the package it wrote.
+# Without --binary it builds `evisa` with `cargo build --release --locked`. --fast
+# compresses with gzip -1 instead of dpkg-deb's xz (for tests; a debug binary takes
+# half a minute to xz). Prints the path of the package it wrote.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/.." && pwd)"
 
 binary=""
 out="$root/target/debian"
+compress=()
 while [ $# -gt 0 ]; do
     case "$1" in
         --binary) binary="$2"; shift 2 ;;
         --out) out="$2"; shift 2 ;;
-        *) echo "usage: $0 [--binary FILE] [--out DIR]" >&2; exit 2 ;;
+        --fast) compress=(-Zgzip -z1); shift ;;
+        *) echo "usage: $0 [--binary FILE] [--out DIR] [--fast]" >&2; exit 2 ;;
     esac
 done
 for tool in dpkg-deb dpkg; do
@@ -79,5 +82,5 @@ CONTROL
 
 mkdir -p "$out"
 deb="$out/evisa_${version}_${arch}.deb"
-dpkg-deb --root-owner-group --build "$stage" "$deb" >/dev/null
+dpkg-deb --root-owner-group "${compress[@]}" --build "$stage" "$deb" >/dev/null
 echo "$deb"

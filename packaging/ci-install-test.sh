@@ -45,7 +45,7 @@ cleanup() {
 trap cleanup EXIT
 
 step "building the package"
-deb="$(packaging/build-deb.sh --binary "$binary" --out "$work")"
+deb="$(packaging/build-deb.sh --binary "$binary" --out "$work" --fast)"
 contents="$(dpkg-deb --contents "$deb")"
 for f in ./usr/bin/evisa ./lib/systemd/system/evisa.service ./lib/udev/rules.d/60-evisa.rules \
     ./etc/evisa/kiosk.toml ./usr/share/doc/evisa/install.md; do

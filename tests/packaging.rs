@@ -233,6 +233,7 @@ fn the_deb_holds_the_booth_binary_and_no_ministry_tool_or_key() {
         .arg(env!("CARGO_BIN_EXE_evisa"))
         .arg("--out")
         .arg(out_dir.path())
+        .arg("--fast")
         .output()
         .unwrap();
     assert!(
