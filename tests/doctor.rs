@@ -401,3 +401,127 @@ fn a_usage_error_exits_2() {
     assert_eq!(out.status.code(), Some(2));
     assert!(out.stdout.is_empty());
 }
+
+fn issuer() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_evisa-issuer"))
+}
+
+fn run_ok(c: &mut Command) {
+    let out = c.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{c:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A booth set up as docs/install.md says, with a ministry made up here (fresh keys,
+/// not the TEST-ONLY samples) and no training: an empty trust folder filled by a
+/// signed trust update, the update root pinned.
+fn configured_booth() -> Booth {
+    let b = booth();
+    let ministry = b.dir.join("ministry");
+    let issuers = ministry.join("issuers");
+    std::fs::create_dir_all(&issuers).unwrap();
+    let today = evisa_store::terminal::kazakhstan_today();
+    run_ok(
+        issuer()
+            .args(["keygen", "--name", "issuer-a", "--not-before"])
+            .arg((today - time::Duration::days(1)).to_string())
+            .arg("--not-after")
+            .arg((today + time::Duration::days(365)).to_string())
+            .arg("--out")
+            .arg(&issuers),
+    );
+    run_ok(
+        issuer()
+            .args(["update", "keygen-root", "--name", "root"])
+            .arg("--out")
+            .arg(&ministry),
+    );
+    let update = b.dir.join("trust-1.evu");
+    run_ok(
+        issuer()
+            .args(["update", "sign", "--seq", "1", "--root-key"])
+            .arg(ministry.join("root.key"))
+            .arg("--keys")
+            .arg(&issuers)
+            .arg("--out")
+            .arg(&update),
+    );
+    let root = b.dir.join("update-root.pub");
+    std::fs::copy(ministry.join("root.pub"), &root).unwrap();
+    chmod(&root, 0o644);
+    for e in std::fs::read_dir(b.dir.join("keys")).unwrap() {
+        std::fs::remove_file(e.unwrap().path()).unwrap();
+    }
+    let text = std::fs::read_to_string(&b.config)
+        .unwrap()
+        .replace("training = true", "training = false");
+    std::fs::write(&b.config, text).unwrap();
+    run_ok(
+        evisa()
+            .args(["update", "import", "--officer", "sup1"])
+            .arg(&update)
+            .arg("--config")
+            .arg(&b.config),
+    );
+    b
+}
+
+#[test]
+fn a_booth_set_up_as_documented_passes_every_check_without_training() {
+    let b = configured_booth();
+    let (code, v) = report(&b.config);
+    assert_eq!(code, 0, "{v:#}");
+    for c in v["checks"].as_array().unwrap() {
+        assert_eq!(c["severity"], "pass", "{c}");
+    }
+    assert!(
+        check(&v, "trust_update")["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("last applied: trust update #1 on "),
+        "{v:#}"
+    );
+}
+
+#[test]
+fn an_old_trust_update_warns_and_the_booth_still_serves() {
+    let b = configured_booth();
+    let conn = rusqlite::Connection::open(&b.db).unwrap();
+    conn.execute_batch(
+        "DROP TRIGGER applied_updates_no_update;
+         UPDATE applied_updates SET applied_at = '2020-01-01T09:00:00+05:00';",
+    )
+    .unwrap();
+    drop(conn);
+    let (code, v) = report(&b.config);
+    assert_eq!(code, 0, "{v:#}");
+    let c = check(&v, "trust_update");
+    assert_eq!(c["severity"], "warning", "{c}");
+    assert!(
+        c["detail"]
+            .as_str()
+            .unwrap()
+            .contains("older than 30 days (`trust_update_max_age_days`)"),
+        "{c}"
+    );
+}
+
+#[test]
+fn a_booth_whose_every_account_is_locked_cannot_serve() {
+    let b = booth();
+    let conn = rusqlite::Connection::open(&b.db).unwrap();
+    conn.execute("UPDATE officers SET locked = 1", []).unwrap();
+    drop(conn);
+    let (code, v) = report(&b.config);
+    assert_eq!(code, 1, "{v:#}");
+    assert_eq!(failed(&v), ["officers"], "{v:#}");
+    assert!(
+        check(&v, "officers")["detail"]
+            .as_str()
+            .unwrap()
+            .contains("nobody can sign in")
+    );
+}
