@@ -27,8 +27,8 @@ step() { echo "ci-install-test: $*"; }
 for tool in dpkg-deb runuser systemd-analyze sha256sum tmux; do
     command -v "$tool" >/dev/null || fail "needs $tool: apt-get install dpkg util-linux systemd coreutils tmux"
 done
-if dpkg -s evisa >/dev/null 2>&1 || [ -e /var/lib/evisa ] || getent passwd evisa >/dev/null; then
-    fail "an evisa package, /var/lib/evisa or an evisa user is already here: this test only runs on a throwaway machine"
+if dpkg -s evisa >/dev/null 2>&1 || [ -e /var/lib/evisa ] || [ -e /etc/evisa ] || getent passwd evisa >/dev/null; then
+    fail "an evisa package, /var/lib/evisa, /etc/evisa or an evisa user is already here: this test only runs on a throwaway machine"
 fi
 
 # The ministry's tool plays the ministry (keys, signed update); it is not installed.
