@@ -1,5 +1,5 @@
 //! `evisa`: the booth's command line — verify, decode, the kiosk, officer accounts,
-//! the audit log and update import. It holds no signing command and no test-key
+//! the audit log, update import and the installed booth's self-check (`doctor`). It holds no signing command and no test-key
 //! writer: those are the ministry's and developers' `evisa-issuer`. Parses arguments,
 //! runs one command, and reports any error once, here at the edge.
 //!
@@ -19,6 +19,7 @@ use evisa_store::files::{self, read_capped_text};
 use evisa_store::terminal::{self, Terminal};
 
 mod common;
+mod doctor;
 mod officer;
 
 use common::{decode_image, parse_date, printable_lines};
@@ -57,6 +58,9 @@ enum Command {
         #[command(subcommand)]
         command: UpdateCommand,
     },
+    /// Check that this booth can serve: configuration, keys, database, clock, disk,
+    /// permissions, devices (exit 0 it can, 1 it cannot; docs/install.md).
+    Doctor(doctor::DoctorArgs),
 }
 
 #[derive(Subcommand)]
@@ -175,6 +179,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Audit { command } => audit_command(command),
         Command::Update { command } => update_command(command),
+        Command::Doctor(args) => Ok(doctor::run(args)),
     }
 }
 
