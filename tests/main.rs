@@ -7,6 +7,7 @@ mod architecture;
 mod audit_tamper;
 mod cases;
 mod cli;
+mod fleet;
 mod foreign_db;
 mod hostile_cli;
 mod hostile_core;

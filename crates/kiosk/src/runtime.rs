@@ -349,6 +349,7 @@ pub fn run(args: KioskArgs, warn: &mut dyn FnMut(&str)) -> Result<()> {
             trust: evisa_store::trustdir::load_dir(&cfg.trust_store)?,
             trust_dir: cfg.trust_store.clone(),
             store: Some(store),
+            fleet: None,
         }
     } else {
         Terminal::open(&cfg.trust_store, Some(&cfg.database))?
