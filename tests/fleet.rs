@@ -347,3 +347,115 @@ fn fleet_credentials_readable_by_others_are_refused_naming_the_file() {
     assert!(err.contains("fleet.pass"), "{}", text(&o));
     assert!(err.contains("chmod 600"), "{}", text(&o));
 }
+
+/// The kiosk shows the fleet link in its status bar, the provisional notice on the
+/// verdict while the link is down, and the conflicts to a supervisor.
+#[test]
+fn fleet_kiosk_status_bar_provisional_notice_and_supervisor_conflicts() {
+    use evisa_core::rules::{Checkpoint, Direction};
+    use evisa_kiosk::app::{
+        Message, Model, Officer, Screen, Settings, Shown, Stage, TrustSummary, update,
+    };
+    use evisa_kiosk::fleet::FleetStatus;
+    use evisa_store::fleet::Conflict;
+    use evisa_store::officers::Role;
+    use ratatui::backend::TestBackend;
+    use std::time::{Duration, Instant};
+
+    let mut m = Model::new(
+        Settings {
+            checkpoint: "NQZ".into(),
+            terminal_id: "nqz-2".into(),
+            pair_timeout: Duration::from_secs(60),
+            trust_update_max_age_days: 30,
+            demo: false,
+            demo_account: false,
+            date_override: None,
+        },
+        evisa_kiosk::i18n::Lang::En,
+        Direction::Entry,
+        &["keyboard"],
+        TrustSummary {
+            keys: 2,
+            newest: None,
+            last_update: None,
+        },
+        time::macros::date!(2026 - 11 - 25),
+        Instant::now(),
+    );
+    m.screen = Screen::Main;
+    m.officer = Some(Officer {
+        id: "S-1".into(),
+        role: Role::Supervisor,
+    });
+    let draw = |m: &Model| {
+        let mut screen = ratatui::Terminal::new(TestBackend::new(150, 30)).unwrap();
+        screen.draw(|f| evisa_kiosk::view::view(m, f)).unwrap();
+        screen.backend().to_string()
+    };
+    assert!(
+        !draw(&m).contains("fleet"),
+        "a standalone booth shows no fleet"
+    );
+    let conflict = Conflict {
+        terminal_id: "nqz-2".into(),
+        local_seq: 7,
+        visa_number: "EV26KZ0012345".into(),
+        ordinal: 1,
+        winner_terminal: "nqz-1".into(),
+        winner_checkpoint: "NQZ".into(),
+        winner_date: "2026-11-25T10:02:11+05:00".into(),
+        detected_at: "2026-11-25T10:40:00+05:00".into(),
+    };
+    update(
+        &mut m,
+        Message::Fleet(FleetStatus {
+            online: false,
+            offline_since: Some("10:02".into()),
+            waiting: 3,
+            conflicts: vec![conflict],
+        }),
+    );
+    let dir = repo().join("fixtures/cases/accept_tourist");
+    let term = evisa_store::terminal::Terminal::open(&repo().join("keys"), None::<&Path>).unwrap();
+    let at = Checkpoint {
+        date: time::macros::date!(2026 - 11 - 25),
+        code: "NQZ".into(),
+        direction: Direction::Entry,
+    };
+    let decision = term
+        .verify(
+            &std::fs::read_to_string(dir.join("qr.txt")).unwrap(),
+            &std::fs::read_to_string(dir.join("mrz.txt")).unwrap(),
+            &at,
+        )
+        .unwrap();
+    m.shown = Some(Shown {
+        decision,
+        at,
+        stage: Stage::Final,
+    });
+    let s = draw(&m);
+    assert!(s.contains("fleet OFFLINE since 10:02"), "{s}");
+    assert!(s.contains("3 decisions waiting"), "{s}");
+    assert!(s.contains("1 conflicts"), "{s}");
+    assert!(s.contains("this decision is PROVISIONAL"), "{s}");
+    m.shown = None;
+    m.show_history = true;
+    let s = draw(&m);
+    assert!(
+        s.contains(
+            "CONFLICT EV26KZ0012345: admitted at booth nqz-2, entry already taken by booth nqz-1"
+        ),
+        "{s}"
+    );
+    update(
+        &mut m,
+        Message::Fleet(FleetStatus {
+            online: true,
+            ..FleetStatus::default()
+        }),
+    );
+    let s = draw(&m);
+    assert!(s.contains("fleet online") && !s.contains("CONFLICT"), "{s}");
+}

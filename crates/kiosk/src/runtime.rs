@@ -352,7 +352,14 @@ pub fn run(args: KioskArgs, warn: &mut dyn FnMut(&str)) -> Result<()> {
             fleet: None,
         }
     } else {
-        Terminal::open(&cfg.trust_store, Some(&cfg.database))?
+        let mut t = Terminal::open(&cfg.trust_store, Some(&cfg.database))?;
+        // A fleet booth claims entries centrally before recording them (docs/fleet.md).
+        if let Some(f) = &cfg.fleet {
+            let link = evisa_fleet::Link::new(f, &cfg.terminal_id)
+                .map_err(|e| KioskError::Usage(e.to_string()))?;
+            t.fleet = Some(Box::new(evisa_fleet::hook::LinkHook(link)));
+        }
+        t
     };
     // Spec §5: test-only keys only in training; stale import staging folders go.
     evisa_store::import::terminal_start(
@@ -425,6 +432,13 @@ async fn event_loop(mut model: Model, terminal: Terminal, cfg: KioskConfig) -> R
     let (msg_tx, mut msg_rx) = mpsc::unbounded_channel::<Message>();
     let (scan_tx, mut scan_rx) = mpsc::channel::<ScanEvent>(SCAN_CHANNEL);
     start_sources(&cfg.sources, scan_tx.clone());
+    let fleet_sync = match (&cfg.fleet, terminal.fleet.is_some()) {
+        (Some(f), true) => Some(
+            crate::fleet::spawn(f, &cfg.terminal_id, &cfg.database, msg_tx.clone())
+                .map_err(|e| KioskError::Usage(e.to_string()))?,
+        ),
+        _ => None,
+    };
     let (cmd_tx, worker) = worker::spawn(terminal, cfg.terminal_id.clone(), msg_tx.clone());
 
     install_panic_hook();
@@ -504,5 +518,6 @@ async fn event_loop(mut model: Model, terminal: Terminal, cfg: KioskConfig) -> R
     }
     drop(cmd_tx);
     let _ = worker.join();
+    drop(fleet_sync);
     Ok(())
 }
