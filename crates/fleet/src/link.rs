@@ -480,36 +480,47 @@ async fn claim_on(
     now: &str,
 ) -> Result<ClaimOutcome, LinkError> {
     let db = |e: tokio_postgres::Error| LinkError::Db(w.to_string(), describe(&e));
-    // This key may already hold an entry (a claim whose answer was lost in transit).
-    let mine = c
+    // One round trip in the common case: this key's claim if it exists (an answer lost
+    // in transit), else the inserted claim, else the holder as of this statement.
+    let first = c
         .query_opt(
-            "SELECT ordinal FROM entry_claims WHERE terminal_id = $1 AND claim_id = $2",
-            &[&me, &claim_id],
+            "WITH mine AS (
+                 SELECT terminal_id, claim_id, checkpoint, entry_date, claimed_at
+                   FROM entry_claims WHERE terminal_id = $3 AND claim_id = $4
+             ), ins AS (
+                 INSERT INTO entry_claims (visa_number, ordinal, terminal_id, claim_id,
+                     checkpoint, entry_date, claimed_at)
+                 SELECT $1, $2, $3, $4, $5, $6, $7 WHERE NOT EXISTS (SELECT 1 FROM mine)
+                 ON CONFLICT DO NOTHING
+                 RETURNING terminal_id, claim_id, checkpoint, entry_date, claimed_at
+             )
+             SELECT * FROM mine
+             UNION ALL SELECT * FROM ins
+             UNION ALL SELECT terminal_id, claim_id, checkpoint, entry_date, claimed_at
+               FROM entry_claims
+              WHERE visa_number = $1 AND ordinal = $2
+                AND NOT EXISTS (SELECT 1 FROM mine) AND NOT EXISTS (SELECT 1 FROM ins)
+             LIMIT 1",
+            &[&visa, &ordinal, &me, &claim_id, &checkpoint, &date, &now],
         )
         .await
         .map_err(db)?;
-    if mine.is_some() {
-        return Ok(ClaimOutcome::Won);
-    }
-    c.execute(
-        "INSERT INTO entry_claims (visa_number, ordinal, terminal_id, claim_id, checkpoint,
-             entry_date, claimed_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
-        &[&visa, &ordinal, &me, &claim_id, &checkpoint, &date, &now],
-    )
-    .await
-    .map_err(db)?;
-    let holder = c
-        .query_opt(
-            "SELECT terminal_id, claim_id, checkpoint, entry_date, claimed_at FROM entry_claims
-              WHERE visa_number = $1 AND ordinal = $2",
-            &[&visa, &ordinal],
-        )
-        .await
-        .map_err(db)?
-        .ok_or_else(|| {
-            LinkError::Malformed("entry claim", format!("{visa} #{ordinal} vanished"))
-        })?;
+    let holder = match first {
+        Some(row) => row,
+        // The entry was claimed by a transaction that committed after this statement's
+        // snapshot was taken: read it now.
+        None => c
+            .query_opt(
+                "SELECT terminal_id, claim_id, checkpoint, entry_date, claimed_at FROM entry_claims
+                  WHERE visa_number = $1 AND ordinal = $2",
+                &[&visa, &ordinal],
+            )
+            .await
+            .map_err(db)?
+            .ok_or_else(|| {
+                LinkError::Malformed("entry claim", format!("{visa} #{ordinal} vanished"))
+            })?,
+    };
     let (t, k): (String, i64) = (holder.get(0), holder.get(1));
     if t == me && k == claim_id {
         return Ok(ClaimOutcome::Won);
