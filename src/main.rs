@@ -384,9 +384,9 @@ fn verify(a: VerifyArgs) -> Result<ExitCode> {
     }
     let mut term = Terminal::open(&keys, db.as_deref())?;
     // A fleet booth asks the central server while it records (docs/fleet.md).
+    // Without --record only the fleet's crossings pulled so far are read (no network).
     let fleet_cfg = config
         .as_ref()
-        .filter(|_| a.record)
         .and_then(|c| c.fleet.clone().map(|f| (f, c.terminal_id.clone())));
     if let Some((f, id)) = &fleet_cfg {
         let link = evisa_fleet::Link::new(f, id)?;

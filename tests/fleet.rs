@@ -239,6 +239,23 @@ fn fleet_online_single_entry_across_booths_and_overstay_at_another_airport() {
     assert!(out.contains("ENTRIES_EXHAUSTED"), "{}", text(&o));
     assert!(out.contains("booth nqz-1"), "names the booth: {}", text(&o));
     assert!(!out.contains("PROVISIONAL"), "{}", text(&o));
+    // Booth 2 pulled the fleet's crossings after its decision: a check without
+    // recording (no server asked) counts the entry made at booth 1 too.
+    let o = Command::new(env!("CARGO_BIN_EXE_evisa"))
+        .args(["verify", "--date", "2026-11-01", "--config"])
+        .arg(&b2.config)
+        .arg("--qr-file")
+        .arg(case("overstay", "qr.txt"))
+        .arg("--mrz-file")
+        .arg(case("overstay", "mrz.txt"))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("ENTRIES_EXHAUSTED"),
+        "{}",
+        text(&o)
+    );
     // The exit at ALA, ds + 1 days after the entry at NQZ.
     let o = b3.record("overstay", "2026-12-02", "exit");
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));

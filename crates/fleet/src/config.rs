@@ -186,3 +186,48 @@ impl FleetConfig {
         Ok(pw.to_string())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw() -> RawFleet {
+        RawFleet {
+            host: Some("127.0.0.1".into()),
+            dbname: Some("evisa_fleet".into()),
+            user: Some("booth_nqz_1".into()),
+            credentials: Some("fleet.pass".into()),
+            ..RawFleet::default()
+        }
+    }
+
+    #[test]
+    fn defaults_and_relative_credentials() {
+        let c = FleetConfig::from_raw(raw(), Path::new("/etc/evisa")).unwrap();
+        assert_eq!(c.port, 5432);
+        assert_eq!(c.claim_timeout, Duration::from_millis(300));
+        assert_eq!(c.credentials, Path::new("/etc/evisa/fleet.pass"));
+    }
+
+    #[test]
+    fn a_role_name_that_could_inject_sql_or_a_missing_setting_is_refused_by_name() {
+        let mut r = raw();
+        r.user = Some("x'; DROP TABLE crossings; --".into());
+        let e = FleetConfig::from_raw(r, Path::new(""))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("fleet.user"), "{e}");
+        let mut r = raw();
+        r.credentials = None;
+        let e = FleetConfig::from_raw(r, Path::new(""))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("fleet.credentials"), "{e}");
+        let mut r = raw();
+        r.claim_timeout_ms = Some(0);
+        let e = FleetConfig::from_raw(r, Path::new(""))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("fleet.claim_timeout_ms"), "{e}");
+    }
+}

@@ -291,6 +291,11 @@ impl WriteTx<'_> {
 }
 
 impl Store {
+    /// The fleet's crossings of one visa as last pulled.
+    pub fn pulled_movements(&self, visa_number: &str) -> Result<Vec<FleetMovement>, StoreError> {
+        pulled_movements(self.conn(), visa_number)
+    }
+
     /// Crossings not yet pushed, oldest first.
     pub fn outbox_pending(&self, limit: i64) -> Result<Vec<OutboxRow>, StoreError> {
         let mut stmt = self.conn().prepare_cached(

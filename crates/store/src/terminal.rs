@@ -91,10 +91,21 @@ impl Terminal {
     /// without one, the visa has no recorded crossings.
     pub fn verify(&self, qr: &str, mrz: &str, at: &Checkpoint) -> Result<Decision, TerminalError> {
         let scanned = rules::read_visa(qr, &self.trust);
-        let history = match (&self.store, &scanned.claims) {
+        let mut history = match (&self.store, &scanned.claims) {
             (Some(store), Some(c)) => store.history(&c.visa.number)?,
             _ => History::default(),
         };
+        // A fleet booth's preview also counts the fleet's crossings pulled so far (the
+        // record asks the server itself).
+        if let (Some(_), Some(store), Some(c)) = (&self.fleet, &self.store, &scanned.claims) {
+            history.movements.extend(
+                store
+                    .pulled_movements(&c.visa.number)?
+                    .into_iter()
+                    .map(|m| m.movement),
+            );
+            history.movements.sort_by_key(|m| m.date);
+        }
         Ok(rules::decide(&scanned, mrz, &history, at))
     }
 
