@@ -77,6 +77,21 @@ fn movement(
     checkpoint: String,
     recorded_at: String,
 ) -> Result<FleetMovement, LinkError> {
+    // The server is a network peer: what it sends is checked before the rules or the
+    // officer's screen see it (the schema's checks may not hold on a tampered server).
+    let id_ok = (1..=32).contains(&terminal_id.len())
+        && terminal_id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if !id_ok {
+        return Err(LinkError::Malformed(table, terminal_id));
+    }
+    if checkpoint.len() != 3 || !checkpoint.bytes().all(|b| b.is_ascii_uppercase()) {
+        return Err(LinkError::Malformed(table, checkpoint));
+    }
+    if recorded_at.len() > 64 || recorded_at.chars().any(char::is_control) {
+        return Err(LinkError::Malformed(table, recorded_at));
+    }
     Ok(FleetMovement {
         terminal_id,
         movement: Movement {
