@@ -20,6 +20,7 @@ use evisa_store::terminal::{self, Terminal};
 
 mod common;
 mod doctor;
+mod fleet;
 mod officer;
 
 use common::{decode_image, parse_date, printable_lines};
@@ -61,6 +62,11 @@ enum Command {
     /// Check that this booth can serve: configuration, keys, database, clock, disk,
     /// permissions, devices (exit 0 it can, 1 it cannot; docs/install.md).
     Doctor(doctor::DoctorArgs),
+    /// The fleet's central server (docs/fleet.md): link state, sync, conflicts.
+    Fleet {
+        #[command(subcommand)]
+        command: fleet::FleetCommand,
+    },
 }
 
 #[derive(Subcommand)]
@@ -180,6 +186,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Audit { command } => audit_command(command),
         Command::Update { command } => update_command(command),
         Command::Doctor(args) => Ok(doctor::run(args)),
+        Command::Fleet { command } => fleet::run(command),
     }
 }
 
@@ -381,19 +388,39 @@ fn verify(a: VerifyArgs) -> Result<ExitCode> {
         }
     }
     let mut term = Terminal::open(&keys, db.as_deref())?;
+    // A fleet booth asks the central server while it records (docs/fleet.md).
+    // Without --record only the fleet's crossings pulled so far are read (no network).
+    let fleet_cfg = config
+        .as_ref()
+        .and_then(|c| c.fleet.clone().map(|f| (f, c.terminal_id.clone())));
+    if let Some((f, id)) = &fleet_cfg {
+        let link = evisa_fleet::Link::new(f, id)?;
+        term.fleet = Some(Box::new(evisa_fleet::hook::LinkHook(link)));
+    }
     if config.is_some() {
         // A configured terminal, not a tool run: the trust policy applies (spec §5).
         term.trust.check_policy(&keys, training)?;
     }
     let at = terminal::checkpoint(date, &code, direction);
+    let terminal_id = config.as_ref().map(|c| c.terminal_id.clone());
+    let mut fleet_notes = Vec::new();
     let decision = if a.record {
         // An ACCEPT becomes a crossing (with its audit row); a REJECT is still audited.
         // Decided inside the recording transaction: what is printed is what was recorded.
-        term.verify_and_record(&qr, &mrz, &at, None, None)?.decision
+        let r = term.verify_and_record(&qr, &mrz, &at, None, terminal_id.as_deref())?;
+        fleet_notes = fleet::notes(&r);
+        if fleet_cfg.is_some() && !r.provisional {
+            // Push now, so the other booths see this decision without waiting.
+            if let (Some((f, id)), Some(db)) = (&fleet_cfg, &db) {
+                fleet::sync_quietly(f, id, db);
+            }
+        }
+        r.decision
     } else {
         term.verify(&qr, &mrz, &at)?
     };
-    let warnings = verdict_warnings(&term.trust, &keys, default_keys, db.is_none(), &decision);
+    let mut warnings = verdict_warnings(&term.trust, &keys, default_keys, db.is_none(), &decision);
+    warnings.extend(fleet_notes);
     if a.json {
         println!(
             "{}",

@@ -86,7 +86,7 @@ fn the_booth_binary_has_no_signing_command_and_no_test_key_writer() {
     assert_eq!(
         top,
         [
-            "decode", "verify", "kiosk", "officer", "audit", "update", "doctor", "help"
+            "decode", "verify", "kiosk", "officer", "audit", "update", "doctor", "fleet", "help"
         ],
         "the booth's commands"
     );

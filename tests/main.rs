@@ -8,6 +8,8 @@ mod audit_tamper;
 mod cases;
 mod cli;
 mod doctor;
+mod fleet;
+mod fleet_chaos;
 mod foreign_db;
 mod hostile_cli;
 mod hostile_core;

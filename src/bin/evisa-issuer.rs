@@ -34,6 +34,11 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// The fleet's central PostgreSQL server (docs/fleet.md): schema, booth roles.
+    FleetServer {
+        #[command(subcommand)]
+        command: FleetServerCommand,
+    },
     /// Make an Ed25519 signing key (NAME.key, PKCS#8 PEM, mode 0600) and its trust-store entry (NAME.toml).
     Keygen {
         #[arg(long)]
@@ -143,8 +148,72 @@ fn main() -> ExitCode {
     common::main_with("evisa-issuer", run)
 }
 
+#[derive(Subcommand)]
+enum FleetServerCommand {
+    /// Create or migrate the schema, the booths' group role and its row-level security.
+    Init {
+        /// libpq connection string of an administrator, e.g.
+        /// "host=/run/postgresql user=postgres dbname=evisa_fleet".
+        #[arg(long, env = "EVISA_FLEET_ADMIN")]
+        conn: String,
+    },
+    /// Add a booth: its login role (a random password written to a 0600 file) and
+    /// its terminal id and checkpoint.
+    AddBooth {
+        #[arg(long, env = "EVISA_FLEET_ADMIN")]
+        conn: String,
+        #[arg(long)]
+        terminal_id: String,
+        #[arg(long)]
+        role: String,
+        #[arg(long)]
+        checkpoint: String,
+        /// Where to write the password (the booth's `[fleet] credentials`).
+        #[arg(long)]
+        credentials_out: PathBuf,
+    },
+}
+
+fn fleet_server(c: FleetServerCommand) -> Result<ExitCode> {
+    use evisa_fleet::schema::Admin;
+    match c {
+        FleetServerCommand::Init { conn } => {
+            let v = Admin::connect(&conn)?.migrate()?;
+            println!("fleet schema at version {v}");
+        }
+        FleetServerCommand::AddBooth {
+            conn,
+            terminal_id,
+            role,
+            checkpoint,
+            credentials_out,
+        } => {
+            use std::io::{Read, Write};
+            use std::os::unix::fs::OpenOptionsExt;
+            let mut raw = [0u8; 24];
+            std::fs::File::open("/dev/urandom")?.read_exact(&mut raw)?;
+            let password = evisa_core::trust::hex(&raw);
+            let mut f = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(&credentials_out)
+                .with_context(|| format!("cannot create {}", credentials_out.display()))?;
+            writeln!(f, "{password}")?;
+            f.sync_all()?;
+            Admin::connect(&conn)?.add_booth(&terminal_id, &role, &password, &checkpoint)?;
+            println!(
+                "booth {terminal_id} ({checkpoint}) added as role {role}; password in {}",
+                credentials_out.display()
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
+        Command::FleetServer { command } => fleet_server(command),
         Command::Keygen {
             out,
             name,

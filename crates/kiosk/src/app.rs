@@ -254,6 +254,8 @@ pub struct Model {
     /// F10 asked to leave: the confirmation dialog is open.
     pub confirm_quit: bool,
     pub sources: Vec<SourceState>,
+    /// The fleet link, when the booth is part of a fleet.
+    pub fleet: Option<crate::fleet::FleetStatus>,
     pub trust: TrustSummary,
     pub now: Instant,
     /// Local time (UTC+5) as shown, `YYYY-MM-DD HH:MM`.
@@ -290,6 +292,8 @@ pub enum Message {
     Shutdown,
     /// The terminal was resized: nothing changes but the drawing.
     Redraw,
+    /// A fleet sync cycle ended: the link's state (docs/fleet.md).
+    Fleet(crate::fleet::FleetStatus),
 }
 
 /// Which kind of command failed with an internal error (a caught panic), so the
@@ -395,6 +399,7 @@ impl Model {
             shift: Shift::default(),
             help: false,
             confirm_quit: false,
+            fleet: None,
             sources: sources
                 .iter()
                 .map(|n| SourceState {
@@ -594,6 +599,7 @@ pub fn update(m: &mut Model, msg: Message) -> Vec<Command> {
         Message::TrustReloaded(Err(e)) => m.trust.reload_error = Some(e),
         Message::Shutdown => quit(m, "shutdown", &mut out),
         Message::Redraw => {}
+        Message::Fleet(status) => m.fleet = Some(status),
     }
     out
 }

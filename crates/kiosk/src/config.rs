@@ -22,6 +22,8 @@ pub enum ConfigError {
         value: String,
         problem: &'static str,
     },
+    #[error(transparent)]
+    Fleet(#[from] evisa_fleet::config::FleetConfigError),
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -39,6 +41,7 @@ struct RawConfig {
     trust_update_max_age_days: Option<i64>,
     #[serde(default)]
     sources: RawSources,
+    fleet: Option<evisa_fleet::config::RawFleet>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -125,6 +128,8 @@ pub struct KioskConfig {
     /// The trust-store summary warns when the last update is older than this.
     pub trust_update_max_age_days: u32,
     pub sources: Sources,
+    /// The fleet's central server (`[fleet]`); `None`: a standalone booth.
+    pub fleet: Option<evisa_fleet::FleetConfig>,
 }
 
 impl Default for KioskConfig {
@@ -143,6 +148,7 @@ impl Default for KioskConfig {
             pair_timeout: Duration::from_secs(60),
             trust_update_max_age_days: 30,
             sources: Sources::default(),
+            fleet: None,
         }
     }
 }
@@ -305,7 +311,12 @@ impl KioskConfig {
                 }
             },
         };
+        let fleet = raw
+            .fleet
+            .map(|f| evisa_fleet::FleetConfig::from_raw(f, base))
+            .transpose()?;
         Ok(KioskConfig {
+            fleet,
             checkpoint,
             terminal_id,
             direction,

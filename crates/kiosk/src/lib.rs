@@ -7,6 +7,7 @@
 pub mod app;
 pub mod bigtext;
 pub mod config;
+pub mod fleet;
 pub mod i18n;
 pub mod runtime;
 pub mod view;

@@ -353,9 +353,17 @@ pub fn run(args: KioskArgs, warn: &mut dyn FnMut(&str)) -> Result<()> {
             trust: evisa_store::trustdir::load_dir(&cfg.trust_store)?,
             trust_dir: cfg.trust_store.clone(),
             store: Some(store),
+            fleet: None,
         }
     } else {
-        Terminal::open(&cfg.trust_store, Some(&cfg.database))?
+        let mut t = Terminal::open(&cfg.trust_store, Some(&cfg.database))?;
+        // A fleet booth claims entries centrally before recording them (docs/fleet.md).
+        if let Some(f) = &cfg.fleet {
+            let link = evisa_fleet::Link::new(f, &cfg.terminal_id)
+                .map_err(|e| KioskError::Usage(e.to_string()))?;
+            t.fleet = Some(Box::new(evisa_fleet::hook::LinkHook(link)));
+        }
+        t
     };
     // Spec §5: test-only keys only in training; stale import staging folders go.
     evisa_store::import::terminal_start(
@@ -434,6 +442,13 @@ async fn event_loop(
     let (msg_tx, mut msg_rx) = mpsc::unbounded_channel::<Message>();
     let (scan_tx, mut scan_rx) = mpsc::channel::<ScanEvent>(SCAN_CHANNEL);
     start_sources(&cfg.sources, scan_tx.clone());
+    let fleet_sync = match (&cfg.fleet, terminal.fleet.is_some()) {
+        (Some(f), true) => Some(
+            crate::fleet::spawn(f, &cfg.terminal_id, &cfg.database, msg_tx.clone())
+                .map_err(|e| KioskError::Usage(e.to_string()))?,
+        ),
+        _ => None,
+    };
     let (cmd_tx, worker) =
         worker::spawn(terminal, cfg.terminal_id.clone(), training, msg_tx.clone());
 
@@ -514,5 +529,6 @@ async fn event_loop(
     }
     drop(cmd_tx);
     let _ = worker.join();
+    drop(fleet_sync);
     Ok(())
 }

@@ -188,6 +188,36 @@ fn draw_header(m: &Model, f: &mut Frame, area: Rect) {
         i18n::clock(l, &m.clock),
         l.code().to_uppercase()
     )));
+    if let Some(fl) = &m.fleet {
+        let (text, style) = match (&fl.offline_since, fl.online) {
+            (_, true) => (tr(l, "status.fleet_online"), Style::new().fg(GOOD)),
+            (Some(t), false) => (
+                trf(l, "status.fleet_offline", &[("t", t)]),
+                Style::new().fg(WARN),
+            ),
+            (None, false) => (tr(l, "status.fleet_unknown"), Style::new().fg(WARN)),
+        };
+        spans.push(Span::styled(format!(" │ {text}"), style));
+        if fl.waiting > 0 {
+            spans.push(Span::raw(format!(
+                ", {}",
+                trf(l, "status.fleet_waiting", &[("n", &fl.waiting.to_string())])
+            )));
+        }
+        if !fl.conflicts.is_empty() {
+            spans.push(Span::styled(
+                format!(
+                    ", {}",
+                    trf(
+                        l,
+                        "status.fleet_conflicts",
+                        &[("n", &fl.conflicts.len().to_string())]
+                    )
+                ),
+                Style::new().fg(BAD),
+            ));
+        }
+    }
     if m.settings.demo {
         spans.push(Span::styled(
             format!(" │ {}", tr(l, "status.demo")),
@@ -539,9 +569,10 @@ fn draw_verdict(m: &Model, s: &Shown, f: &mut Frame, area: Rect) {
     let l = m.lang;
     let big = area.height >= 18 && area.width >= 68;
     let banner_h = if big { 5 } else { 1 };
+    let provisional = m.fleet.as_ref().is_some_and(|fl| !fl.online);
     let [banner, info, detail] = Layout::vertical([
         Constraint::Length(banner_h),
-        Constraint::Length(2),
+        Constraint::Length(if provisional { 3 } else { 2 }),
         Constraint::Min(3),
     ])
     .areas(area);
@@ -574,6 +605,12 @@ fn draw_verdict(m: &Model, s: &Shown, f: &mut Frame, area: Rect) {
             tr(l, "verdict.stay"),
             trf(l, "verdict.stay_days", &[("n", &v.stay_days.to_string())]),
         )));
+    }
+    if provisional {
+        info_lines.push(Line::styled(
+            tr(l, "verdict.fleet_provisional"),
+            Style::new().fg(WARN).add_modifier(Modifier::BOLD),
+        ));
     }
     f.render_widget(Paragraph::new(info_lines), info);
 
@@ -795,6 +832,29 @@ fn draw_fields(m: &Model, s: &Shown, f: &mut Frame, area: Rect) {
 fn draw_history(m: &Model, f: &mut Frame, area: Rect) {
     let l = m.lang;
     let mut lines = shift_lines(m);
+    // Supervisors see the fleet's conflicts above the history, where a long shift
+    // cannot push them off the screen.
+    if let (Some(fl), Some(Role::Supervisor)) = (&m.fleet, m.officer.as_ref().map(|o| o.role)) {
+        if !fl.conflicts.is_empty() {
+            lines.push(Line::styled(tr(l, "history.fleet_conflicts"), bold()));
+        }
+        for c in &fl.conflicts {
+            lines.push(Line::styled(
+                trf(
+                    l,
+                    "history.fleet_conflict",
+                    &[
+                        ("visa", &safe(&c.visa_number)),
+                        ("booth", &safe(&c.terminal_id)),
+                        ("winner", &safe(&c.winner_terminal)),
+                        ("at", &safe(&c.winner_checkpoint)),
+                        ("when", &safe(&c.winner_date)),
+                    ],
+                ),
+                Style::new().fg(BAD),
+            ));
+        }
+    }
     lines.extend(history_lines(m));
     f.render_widget(
         Paragraph::new(lines)

@@ -521,6 +521,7 @@ mod tests {
             trust: evisa_store::trustdir::load_dir(&root.join("keys")).unwrap(),
             trust_dir: root.join("keys"),
             store: Some(store),
+            fleet: None,
         }
     }
 

@@ -8,6 +8,7 @@
 
 pub mod audit;
 pub mod files;
+pub mod fleet;
 pub mod import;
 pub mod officers;
 pub mod permissions;

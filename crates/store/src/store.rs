@@ -206,6 +206,9 @@ const MIGRATIONS: &[&str] = &[
         BEGIN SELECT RAISE(ABORT, 'applied updates are append-only'); END;
     CREATE TRIGGER applied_updates_no_delete BEFORE DELETE ON applied_updates
         BEGIN SELECT RAISE(ABORT, 'applied updates are append-only'); END;",
+    // 4: the fleet's outbox, pulled crossings, claim intents, conflicts and link state
+    // (owned by `fleet`).
+    crate::fleet::MIGRATION,
 ];
 
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -741,6 +744,10 @@ pub struct WriteTx<'a> {
 }
 
 impl WriteTx<'_> {
+    pub(crate) fn conn(&self) -> &Connection {
+        &self.tx
+    }
+
     /// The visa's history as of this transaction: no other writer can change it
     /// before this transaction ends.
     pub fn history(&self, visa_number: &str) -> Result<History, StoreError> {

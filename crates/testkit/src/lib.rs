@@ -3,6 +3,7 @@
 //! verdict with its reason codes. Deterministic (keys from fixed seeds, Ed25519
 //! signatures are deterministic), so `evisa fixtures` reproduces the files exactly.
 
+pub mod pg;
 pub mod samples;
 
 use std::path::Path;
