@@ -811,9 +811,9 @@ fn a_supervisor_unlocks_a_locked_out_officer_at_the_kiosk_and_it_is_audited() {
     ));
 }
 
-/// The English sentences of the kiosk's catalogue (the literal text before the first
-/// placeholder, when it is long enough to be a sentence and not a name or a code):
-/// none may show on a screen in another language.
+/// The English sentences of the kiosk's catalogue (each literal stretch between its
+/// placeholders long enough to be words, not a name or a code): none may show on a
+/// screen in another language.
 fn english_sentences(other: &str) -> Vec<String> {
     use evisa_kiosk::i18n::parse_catalogue;
     let read = |l: &str| {
@@ -825,9 +825,14 @@ fn english_sentences(other: &str) -> Vec<String> {
     let (en, other) = (read("en"), read(other));
     en.iter()
         .filter(|(k, v)| other.get(*k) != Some(*v))
-        .filter_map(|(_, v)| {
-            let lead = v.split('{').next().unwrap_or("").trim();
-            (lead.chars().count() >= 10 && lead.contains(' ')).then(|| lead.to_string())
+        .flat_map(|(_, v)| {
+            // Text outside `{…}`: even positions of a split on both braces.
+            v.split(['{', '}'])
+                .step_by(2)
+                .map(|p| p.trim_matches(|c: char| c.is_whitespace() || c == ':' || c == ';'))
+                .filter(|p| p.chars().count() >= 8 && p.contains(' '))
+                .map(str::to_string)
+                .collect::<Vec<_>>()
         })
         .collect()
 }
