@@ -57,7 +57,8 @@ pub enum Level {
 }
 
 /// A message for the officer: a catalogue key, its placeholders, and an optional
-/// untranslated detail (English text from the rules, or an error).
+/// technical detail (a failure's own words, see [`crate::fault`]) drawn, labelled, on
+/// a line of its own under the sentence.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Notice {
     pub key: &'static str,
