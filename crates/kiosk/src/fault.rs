@@ -200,7 +200,7 @@ impl From<&AuditError> for Fault {
 pub fn device_detail(detail: &str) -> (&'static str, Vec<(&'static str, String)>) {
     // The kiosk's own details are catalogue keys already.
     if detail.starts_with("source.") {
-        return (leak_key(detail), Vec::new());
+        return (own_key(detail), Vec::new());
     }
     let lower = detail.to_ascii_lowercase();
     if let Some(rest) = detail.strip_prefix("cannot open ") {
@@ -233,7 +233,7 @@ pub fn device_detail(detail: &str) -> (&'static str, Vec<(&'static str, String)>
 }
 
 /// The kiosk's own status keys (a `source.*` detail) as `'static` keys.
-fn leak_key(detail: &str) -> &'static str {
+fn own_key(detail: &str) -> &'static str {
     match detail {
         "source.no_camera" => "source.no_camera",
         _ => "device.failed",
