@@ -32,6 +32,7 @@ fn key_bytes(key: &str) -> &'static [u8] {
         "F1" => b"\x1bOP",
         "F2" => b"\x1bOQ",
         "F5" => b"\x1b[15~",
+        "F7" => b"\x1b[18~",
         "F9" => b"\x1b[20~",
         "F10" => b"\x1b[21~",
         "y" => b"y",
@@ -688,6 +689,206 @@ fn a_trust_folder_that_no_longer_loads_keeps_the_running_store_and_says_so() {
     });
     t.key("F10");
     t.wait_for("not settled");
+    t.key("y");
+    t.wait_exit();
+    t.assert_restored();
+}
+
+/// Issue 12: an officer who locked themselves out with wrong PINs is unlocked at the
+/// booth by a supervisor with the supervisor's own PIN (F7 on the sign-in screen), and
+/// signs in; a wrong supervisor PIN unlocks nothing. Every step is in the audit log,
+/// under the officer who made it.
+#[test]
+fn a_supervisor_unlocks_a_locked_out_officer_at_the_kiosk_and_it_is_audited() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("booth.db");
+    add_officer(&db, "O1", "officer", "1234");
+    add_officer(&db, "S1", "supervisor", "5678");
+    let cfg = dir.path().join("kiosk.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "database = {db:?}\ntrust_store = {:?}\ntraining = true\n",
+            root().join("keys")
+        ),
+    )
+    .unwrap();
+    let mut t = Pty::start(&[
+        "kiosk",
+        "--config",
+        cfg.to_str().unwrap(),
+        "--date",
+        "2026-11-25",
+    ]);
+    // Five wrong PINs: the account locks. The PIN field keeps the focus after each.
+    sign_in(&mut t, "O1", "0000");
+    for left in [4, 3, 2, 1] {
+        t.wait_for(&format!("Attempts left before lock-out: {left}"));
+        t.type_text("0000");
+        t.key("Enter");
+    }
+    t.wait_for("this account is now locked");
+    // The right PIN no longer opens it.
+    t.type_text("1234");
+    t.key("Enter");
+    t.wait_for("This account is locked after 5 wrong PINs");
+
+    // F7 with the locked officer's ID in the form: the supervisor form opens.
+    t.key("F7");
+    t.wait("the supervisor form", |s| {
+        s.contains("Supervisor unlock") && s.contains("Unlock officer O1")
+    });
+    // A wrong supervisor PIN unlocks nothing.
+    t.type_text("S1");
+    t.key("Tab");
+    t.type_text("1111");
+    t.key("Enter");
+    t.wait_for("Wrong supervisor ID or PIN. Nothing unlocked.");
+    // Again, with the locked officer's ID first, and the supervisor's right PIN.
+    t.type_text("O1");
+    t.key("F7");
+    t.wait_for("Unlock officer O1");
+    t.type_text("S1");
+    t.key("Tab");
+    t.type_text("5678");
+    t.key("Enter");
+    t.wait_for("Officer O1 unlocked by supervisor S1: sign in now.");
+    // The form holds the officer's ID, ready for the PIN.
+    t.type_text("1234");
+    t.key("Enter");
+    t.wait_for("Officer O1 (officer)");
+    t.leave();
+    t.wait_exit();
+    t.assert_restored();
+
+    let mut store = evisa_store::store::Store::open(&db).unwrap();
+    let conn = store.connection();
+    let mut stmt = conn
+        .prepare("SELECT kind, officer, details FROM audit ORDER BY seq")
+        .unwrap();
+    let rows: Vec<(String, Option<String>, serde_json::Value)> = stmt
+        .query_map([], |r| {
+            let d: String = r.get(2)?;
+            Ok((r.get(0)?, r.get(1)?, serde_json::from_str(&d).unwrap()))
+        })
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    drop(stmt);
+    let seen: Vec<(&str, Option<&str>)> = rows
+        .iter()
+        .map(|(k, o, _)| (k.as_str(), o.as_deref()))
+        .collect();
+    assert_eq!(
+        seen[2..],
+        [
+            ("pin_failed", Some("O1")),
+            ("pin_failed", Some("O1")),
+            ("pin_failed", Some("O1")),
+            ("pin_failed", Some("O1")),
+            ("pin_failed", Some("O1")),
+            ("account_locked", Some("O1")),
+            ("pin_failed", Some("O1")),
+            ("pin_failed", Some("S1")),
+            ("settings_change", Some("S1")),
+            ("sign_in", Some("O1")),
+            ("sign_out", Some("O1")),
+        ],
+        "{rows:#?}"
+    );
+    let details: Vec<&serde_json::Value> = rows.iter().map(|(_, _, d)| d).collect();
+    assert_eq!(details[6]["remaining"], 0, "{rows:#?}");
+    assert_eq!(details[8]["locked"], true, "{rows:#?}");
+    assert_eq!(
+        *details[9],
+        serde_json::json!({"unlock": "O1", "refused": "wrong supervisor PIN"})
+    );
+    assert_eq!(*details[10], serde_json::json!({"unlock": "O1"}));
+    // The chain the rows are in still verifies.
+    assert!(matches!(
+        evisa_store::audit::verify(&store).unwrap(),
+        evisa_store::audit::Verification::Intact { .. }
+    ));
+}
+
+/// The English sentences of the kiosk's catalogue (each literal stretch between its
+/// placeholders long enough to be words, not a name or a code): none may show on a
+/// screen in another language.
+fn english_sentences(other: &str) -> Vec<String> {
+    use evisa_kiosk::i18n::parse_catalogue;
+    let read = |l: &str| {
+        parse_catalogue(
+            &std::fs::read_to_string(root().join(format!("crates/kiosk/i18n/{l}.toml"))).unwrap(),
+        )
+        .unwrap()
+    };
+    let (en, other) = (read("en"), read(other));
+    en.iter()
+        .filter(|(k, v)| other.get(*k) != Some(*v))
+        .flat_map(|(_, v)| {
+            // Text outside `{…}`: even positions of a split on both braces.
+            v.split(['{', '}'])
+                .step_by(2)
+                .map(|p| p.trim_matches(|c: char| c.is_whitespace() || c == ':' || c == ';'))
+                .filter(|p| p.chars().count() >= 8 && p.contains(' '))
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+/// Issue 12: a kiosk configured for Russian shows a REJECT with every sentence in
+/// Russian (the reason's detail too), then in Kazakh after F2; the stable code stays.
+#[test]
+fn a_reject_in_russian_and_kazakh_shows_no_english_sentence() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("kiosk.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "trust_store = {:?}\ntraining = true\nlanguage = \"ru\"\n",
+            root().join("keys")
+        ),
+    )
+    .unwrap();
+    let mut t = Pty::start(&[
+        "kiosk",
+        "--config",
+        cfg.to_str().unwrap(),
+        "--demo",
+        "--date",
+        "2026-11-25",
+    ]);
+    t.wait_for("Отсканируйте QR-код электронной визы");
+    t.scan(&fixture("holder_mismatch", "qr.txt"));
+    t.scan(&fixture("holder_mismatch", "mrz.txt"));
+    let s = t.wait("the REJECT in Russian", |s| {
+        s.contains("HOLDER_MISMATCH") && s.contains("✘ ОТКАЗ")
+    });
+    assert!(
+        s.contains("Дата рождения в визе:"),
+        "the reason's detail:\n{s}"
+    );
+    let english = english_sentences("ru");
+    assert!(english.len() > 100, "too few sentences: {english:?}");
+    for e in &english {
+        assert!(
+            !s.contains(e.as_str()),
+            "English {e:?} on the Russian screen:\n{s}"
+        );
+    }
+    t.key("F2");
+    let s = t.wait("the REJECT in Kazakh", |s| {
+        s.contains("HOLDER_MISMATCH") && s.contains("✘ БАС ТАРТУ")
+    });
+    for e in &english_sentences("kk") {
+        assert!(
+            !s.contains(e.as_str()),
+            "English {e:?} on the Kazakh screen:\n{s}"
+        );
+    }
+    t.key("F10");
+    t.wait_for("Бағдарламаны жабу керек пе?");
     t.key("y");
     t.wait_exit();
     t.assert_restored();

@@ -15,6 +15,7 @@ use evisa_core::rules::{Checkpoint, Direction};
 use evisa_kiosk::app::{
     HistoryRow, Message, Model, Outcome, Settings, Shown, Stage, TrustSummary, update,
 };
+use evisa_kiosk::fault::{Fault, FaultKind};
 use evisa_kiosk::i18n::Lang;
 use evisa_kiosk::view::view;
 use evisa_scan::{ScanEvent, SourceStatus};
@@ -407,12 +408,18 @@ fn source_disconnected() {
         Message::Scan(ScanEvent::Status {
             source: "serial-scanner".into(),
             status: SourceStatus::Disconnected,
-            detail: Some("/dev/ttyACM0 unplugged".into()),
+            // The serial source's own (English) words for a device that went away.
+            detail: Some("/dev/ttyACM0 disappeared".into()),
         }),
     );
     let s = draw(&m);
     assert!(s.contains("✘ serial QR scanner disconnected"));
     insta::assert_snapshot!(s);
+    // In Russian the status bar says it in Russian, naming the device's path.
+    m.lang = Lang::Ru;
+    let (s, _) = draw_at(&m, 120, 24);
+    assert!(s.contains("(/dev/ttyACM0 отключён)"), "{s}");
+    assert!(!s.contains("disappeared"), "{s}");
 }
 
 #[test]
@@ -446,11 +453,16 @@ fn a_live_trust_update_shows_on_the_status_bar() {
     assert!(s.contains("3 keys, last update 2026-11-25"), "{s}");
     update(
         &mut m,
-        Message::TrustReloaded(Err("broken.toml: not a key file".into())),
+        Message::TrustReloaded(Err(Fault::new(
+            FaultKind::TrustBadFile {
+                file: "broken.toml".into(),
+            },
+            "trust store key file broken.toml: not a key file",
+        ))),
     );
     let (s, _) = draw_at(&m, 200, 30);
     assert!(
-        s.contains("3 keys, last update 2026-11-25 ⚠ new trust store not loaded, the previous one stays in use: broken.toml: not a key file"),
+        s.contains("3 keys, last update 2026-11-25 ⚠ new trust store not loaded, the previous one stays in use: key file broken.toml is not valid"),
         "{s}"
     );
 }
@@ -641,4 +653,26 @@ fn leaving_asks_first_and_warns_about_an_open_accept() {
     assert!(s.contains("Y or Enter: leave"), "{s}");
     key(&mut m, KeyCode::Esc);
     assert!(!draw(&m).contains("Leave the kiosk?"));
+}
+
+/// Regression: a database or disk failure reached the officer as "System error: " and
+/// SQLite's English words. The sentence is now the failure's category in the officer's
+/// language; the technical words stay, labelled, on their own line under it.
+#[test]
+fn a_system_error_is_told_in_the_officers_language_with_the_technical_words_below() {
+    use evisa_store::store::StoreError;
+    let mut m = model(true);
+    m.lang = Lang::Ru;
+    update(&mut m, Message::Failed(Fault::from(&StoreError::Full)));
+    let (s, _) = draw_at(&m, 120, 24);
+    let lines: Vec<&str> = s.lines().collect();
+    let at = lines
+        .iter()
+        .position(|l| l.contains("✘ Системная ошибка: диск заполнен, ничего не записано."))
+        .unwrap_or_else(|| panic!("no translated sentence:\n{s}"));
+    assert!(
+        lines[at + 1].contains("техническая подробность: disk full: the database cannot grow"),
+        "{s}"
+    );
+    assert!(!lines[at].contains("disk full"), "{s}");
 }

@@ -11,6 +11,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use time::Date;
 
 use crate::config::KEYBOARD;
+use crate::fault::Fault;
 use crate::i18n::Lang;
 use evisa_core::rules::{self, Checkpoint, Decision, Direction, Verdict};
 use evisa_core::trust::TrustStore;
@@ -56,7 +57,8 @@ pub enum Level {
 }
 
 /// A message for the officer: a catalogue key, its placeholders, and an optional
-/// untranslated detail (English text from the rules, or an error).
+/// technical detail (a failure's own words, see [`crate::fault`]) drawn, labelled, on
+/// a line of its own under the sentence.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Notice {
     pub key: &'static str,
@@ -197,7 +199,7 @@ pub struct TrustSummary {
     pub last_update: Option<Date>,
     /// An applied update whose trust store failed to load: the previous store stays in
     /// use and the status bar says why.
-    pub reload_error: Option<String>,
+    pub reload_error: Option<Fault>,
 }
 
 impl TrustSummary {
@@ -275,19 +277,19 @@ pub enum Message {
         clock: String,
         today: Date,
     },
-    SignedIn(Result<SignIn, String>),
+    SignedIn(Result<SignIn, Fault>),
     /// The answer to [`Command::Unlock`].
-    Unlocked(Result<Unlock, String>),
-    Verified(Result<Box<Decision>, String>, Checkpoint),
-    Recorded(Result<(), String>),
+    Unlocked(Result<Unlock, Fault>),
+    Verified(Result<Box<Decision>, Fault>, Checkpoint),
+    Recorded(Result<(), Fault>),
     History(Vec<HistoryRow>),
     /// A background step failed (an audit write, say).
-    Failed(String),
+    Failed(Fault),
     /// A command panicked in the worker; it was caught and nothing was decided.
     Crashed(Crashed),
     /// The worker noticed an applied update between two decisions: the trust store it
     /// now decides with, or why the new one failed to load (the old one stays).
-    TrustReloaded(Result<TrustSummary, String>),
+    TrustReloaded(Result<TrustSummary, Fault>),
     /// SIGTERM/SIGINT/SIGHUP: leave cleanly, without asking.
     Shutdown,
     /// The terminal was resized: nothing changes but the drawing.
@@ -533,7 +535,7 @@ pub fn update(m: &mut Model, msg: Message) -> Vec<Command> {
                     m.signin.message = Some(Notice::new("signin.now_locked", Level::Error));
                 }
                 Err(e) => {
-                    m.signin.message = Some(Notice::new("error.worker", Level::Error).arg("e", e));
+                    m.signin.message = Some(e.notice());
                 }
             }
         }
@@ -558,7 +560,7 @@ pub fn update(m: &mut Model, msg: Message) -> Vec<Command> {
                     out.push(Command::LoadHistory);
                 }
                 Err(e) => {
-                    m.notice = Some(Notice::new("error.worker", Level::Error).arg("e", e));
+                    m.notice = Some(e.notice());
                 }
             }
             drain_queue(m, &mut out);
@@ -584,7 +586,7 @@ pub fn update(m: &mut Model, msg: Message) -> Vec<Command> {
                     }
                     Err(e) => {
                         s.stage = Stage::Checklist;
-                        m.notice = Some(Notice::new("error.worker", Level::Error).arg("e", e));
+                        m.notice = Some(e.notice());
                     }
                 }
             }
@@ -592,7 +594,7 @@ pub fn update(m: &mut Model, msg: Message) -> Vec<Command> {
         }
         Message::History(rows) => m.history = rows,
         Message::Failed(e) => {
-            m.notice = Some(Notice::new("error.worker", Level::Error).arg("e", e));
+            m.notice = Some(e.notice());
         }
         Message::Crashed(what) => crashed(m, what, &mut out),
         Message::TrustReloaded(Ok(t)) => m.trust = t,
@@ -636,7 +638,7 @@ fn crashed(m: &mut Model, what: Crashed, out: &mut Vec<Command>) {
 
 /// The answer to a supervisor's unlock: back to the plain sign-in form, with the
 /// locked officer's ID filled in when it worked.
-fn unlocked(m: &mut Model, r: Result<Unlock, String>) {
+fn unlocked(m: &mut Model, r: Result<Unlock, Fault>) {
     let f = &mut m.signin;
     let target = f.unlock.take().unwrap_or_default();
     let supervisor = std::mem::take(&mut f.id);
@@ -659,7 +661,7 @@ fn unlocked(m: &mut Model, r: Result<Unlock, String>) {
             Notice::new("signin.unlock_locked", Level::Error)
         }
         Ok(Unlock::Refused(_)) => Notice::new("signin.unlock_wrong_pin", Level::Error),
-        Err(e) => Notice::new("error.worker", Level::Error).arg("e", e),
+        Err(e) => e.notice(),
     });
 }
 
@@ -1049,7 +1051,10 @@ fn scan(m: &mut Model, ev: ScanEvent, out: &mut Vec<Command>) {
         _ if m.officer.is_none() => {}
         // Already logged by the source that dropped it; the officer scans again.
         ScanEvent::Unreadable { detail, .. } => {
-            m.notice = Some(Notice::new("scan.unreadable", Level::Warn).detail(detail));
+            let (key, args) = crate::fault::unreadable_detail(&detail);
+            let mut n = Notice::new(key, Level::Warn);
+            n.args = args;
+            m.notice = Some(n);
         }
         ScanEvent::MrzIncomplete { .. } => {
             m.notice = Some(Notice::new("scan.mrz_incomplete", Level::Warn));
@@ -1427,7 +1432,13 @@ mod tests {
                 detail: "line of 11 bytes is not valid UTF-8, dropped".into(),
             }),
         );
-        assert_eq!(m.notice.as_ref().unwrap().key, "scan.unreadable");
+        let n = m.notice.as_ref().unwrap();
+        assert_eq!(n.key, "scan.unreadable_text");
+        assert_eq!(n.args, [("n", "11".to_string())]);
+        assert_eq!(
+            n.detail, None,
+            "the source's English words are in the log only"
+        );
     }
 
     #[test]
@@ -1498,7 +1509,13 @@ mod tests {
         // A failed recording counts nothing.
         update(&mut m, decided(Verdict::Accept));
         update(&mut m, Message::Key(KeyEvent::from(KeyCode::F(5))));
-        update(&mut m, Message::Recorded(Err("disk full".into())));
+        update(
+            &mut m,
+            Message::Recorded(Err(Fault::new(
+                crate::fault::FaultKind::DiskFull,
+                "disk full",
+            ))),
+        );
         assert_eq!(
             m.shift,
             Shift {

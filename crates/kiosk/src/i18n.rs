@@ -788,6 +788,27 @@ mod tests {
         }
     }
 
+    /// The revocation list's reason is the ministry's data: shown as it is, labelled
+    /// as the ministry's note, in a translated sentence.
+    #[test]
+    fn a_cancelled_visa_quotes_the_ministrys_note_in_a_translated_frame() {
+        let r = Reason::new(
+            ReasonCode::VisaRevoked,
+            Detail::VisaRevoked {
+                number: "EV1".into(),
+                why: "fraudulent application".into(),
+            },
+        );
+        assert_eq!(
+            reason_detail(Lang::Ru, &r),
+            "Виза EV1 аннулирована после выдачи. Примечание министерства: «fraudulent application»."
+        );
+        assert!(
+            reason_detail(Lang::Kk, &r)
+                .contains("Министрліктің ескертпесі: «fraudulent application»")
+        );
+    }
+
     #[test]
     fn lookups_and_placeholders() {
         assert_eq!(tr(Lang::Ru, "verdict.reject"), "ОТКАЗ");

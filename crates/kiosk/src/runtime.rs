@@ -495,7 +495,10 @@ async fn event_loop(
         screen.draw(|f| view::view(&model, f))?;
         let first = tokio::select! {
             Some(m) = msg_rx.recv() => m,
-            Some(ev) = scan_rx.recv() => Message::Scan(ev),
+            Some(ev) = scan_rx.recv() => {
+                log_device_words(&ev);
+                Message::Scan(ev)
+            }
             _ = tick.tick() => {
                 let (clock, today) = clock_now();
                 Message::Tick { now: Instant::now(), clock, today }
@@ -531,4 +534,22 @@ async fn event_loop(
     let _ = worker.join();
     drop(fleet_sync);
     Ok(())
+}
+
+/// A device's own words (an operating-system error) for the log: the status bar shows
+/// only their category (`fault::device_detail`).
+fn log_device_words(ev: &ScanEvent) {
+    if let ScanEvent::Status {
+        source,
+        status,
+        detail: Some(d),
+    } = ev
+    {
+        tracing::info!(
+            source = %worker::log_text(source),
+            status = ?status,
+            detail = %worker::log_text(d),
+            "input source status"
+        );
+    }
 }

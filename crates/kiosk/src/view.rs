@@ -22,6 +22,7 @@ use evisa_store::officers::Role;
 
 use super::app::{CHECKLIST, Level, Model, Notice, Outcome, REFUSE_REASONS, Screen, Shown, Stage};
 use super::bigtext;
+use crate::fault::LITERAL;
 use evisa_core::untrusted::printable;
 
 /// The smallest window the kiosk draws its screens in.
@@ -46,16 +47,24 @@ fn notice_text(lang: Lang, n: &Notice) -> String {
         .args
         .iter()
         // An argument may itself be a catalogue key (a direction, a refusal reason).
-        .map(|(k, v)| (*k, safe(&tr(lang, v))))
+        .map(|(k, v)| match v.strip_prefix(LITERAL) {
+            Some(data) => (*k, safe(data)),
+            None => (*k, safe(&tr(lang, v))),
+        })
         .collect();
     let refs: Vec<(&str, &str)> = args.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let mut s = trf(lang, n.key, &refs);
-    if let Some(d) = &n.detail {
-        s.push_str(" (");
-        s.push_str(&safe(d));
-        s.push(')');
-    }
-    s
+    trf(lang, n.key, &refs)
+}
+
+/// A notice's technical detail (the database's or the operating system's own words),
+/// labelled, for the line under the translated sentence.
+fn notice_detail(lang: Lang, n: &Notice) -> Option<Line<'static>> {
+    n.detail.as_ref().map(|d| {
+        Line::styled(
+            format!("  {}: {}", tr(lang, "error.detail"), safe(d)),
+            Style::new().add_modifier(Modifier::DIM),
+        )
+    })
 }
 
 fn notice_style(level: Level) -> Style {
@@ -261,9 +270,12 @@ fn draw_sources(m: &Model, f: &mut Frame, area: Rect) {
         };
         spans.push(Span::styled(format!("{mark} {name} {}", tr(l, key)), style));
         if let Some(d) = &s.detail {
-            // A device's own words (an OS error) are shown as they are; the kiosk's own
-            // details are catalogue keys.
-            spans.push(Span::raw(format!(" ({})", safe(&tr(l, d)))));
+            // The device's own words (an OS error) are in the log; the officer reads
+            // their category, naming the device's path.
+            let (key, args) = crate::fault::device_detail(d);
+            let args: Vec<(&str, String)> = args.into_iter().map(|(k, v)| (k, safe(&v))).collect();
+            let refs: Vec<(&str, &str)> = args.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            spans.push(Span::raw(format!(" ({})", trf(l, key, &refs))));
         }
         spans.push(Span::raw("  "));
     }
@@ -298,8 +310,12 @@ fn draw_trust(m: &Model, f: &mut Frame, area: Rect) {
         ));
     }
     if let Some(e) = &t.reload_error {
+        // The category names the file; the loader's own words are in the log.
+        let args: Vec<(&str, String)> = e.args().into_iter().map(|(k, v)| (k, safe(&v))).collect();
+        let refs: Vec<(&str, &str)> = args.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let why = trf(l, e.key(), &refs);
         spans.push(Span::styled(
-            format!(" ⚠ {}", trf(l, "status.reload_failed", &[("e", &safe(e))])),
+            format!(" ⚠ {}", trf(l, "status.reload_failed", &[("e", &why)])),
             Style::new().fg(WARN).add_modifier(Modifier::BOLD),
         ));
     }
@@ -357,13 +373,16 @@ fn draw_sign_in(m: &Model, f: &mut Frame, area: Rect) {
         Line::raw(""),
     ];
     match &s.message {
-        Some(n) => lines.push(Line::styled(
-            format!("{}{}", notice_mark(n.level), notice_text(l, n)),
-            notice_style(n.level),
-        )),
-        None => lines.push(Line::raw("")),
+        Some(n) => {
+            lines.push(Line::styled(
+                format!("{}{}", notice_mark(n.level), notice_text(l, n)),
+                notice_style(n.level),
+            ));
+            // The technical words take the blank line under the sentence.
+            lines.push(notice_detail(l, n).unwrap_or_else(|| Line::raw("")));
+        }
+        None => lines.extend([Line::raw(""), Line::raw("")]),
     }
-    lines.push(Line::raw(""));
     lines.push(Line::styled(
         tr(l, "signin.hint"),
         Style::new().add_modifier(Modifier::DIM),
@@ -408,7 +427,8 @@ fn draw_main(m: &Model, f: &mut Frame, area: Rect) {
     };
     let [work, input, hist] = Layout::vertical([
         Constraint::Min(3),
-        Constraint::Length(2),
+        // A technical detail gets its own line under the notice.
+        Constraint::Length(2 + u16::from(m.notice.as_ref().is_some_and(|n| n.detail.is_some()))),
         Constraint::Length(history_h),
     ])
     .areas(area);
@@ -426,10 +446,13 @@ fn draw_input(m: &Model, f: &mut Frame, area: Rect) {
     let l = m.lang;
     let mut lines = Vec::new();
     match &m.notice {
-        Some(n) => lines.push(Line::styled(
-            format!("{}{}", notice_mark(n.level), notice_text(l, n)),
-            notice_style(n.level),
-        )),
+        Some(n) => {
+            lines.push(Line::styled(
+                format!("{}{}", notice_mark(n.level), notice_text(l, n)),
+                notice_style(n.level),
+            ));
+            lines.extend(notice_detail(l, n));
+        }
         None => lines.push(Line::raw("")),
     }
     // Show the end of a long line being typed: that is where the scanner is.
@@ -538,23 +561,25 @@ fn draw_banner(m: &Model, s: &Shown, f: &mut Frame, area: Rect) {
     {
         lines.extend(bigtext::render(t).into_iter().map(Line::raw));
     }
-    // The English word is on the banner already; other languages add theirs.
-    let english = &big[4..];
-    let word = if word == english {
-        String::new()
+    // The verdict in the officer's language leads; the stable code (the word in the
+    // JSON output, the audit log and the ministry's procedures) follows it, as each
+    // reason's code follows its title.
+    let code = &big[4..];
+    let short = format!("{mark} {word}");
+    let main = if word == code {
+        short.clone()
     } else {
-        format!(" · {word}")
+        format!("{short} · {code}")
     };
     // The verdict itself is never cut: what follows it goes first when space is short
     // (a centred line wider than its area loses both ends).
-    let main = format!("{mark} {english}{word}");
     let width = area.width as usize;
     let text = if main.chars().count() + sub.chars().count() <= width {
         format!("{main}{sub}")
     } else if main.chars().count() <= width {
         main
     } else {
-        format!("{mark} {english}")
+        short
     };
     lines.push(Line::raw(text));
     f.render_widget(

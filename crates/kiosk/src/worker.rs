@@ -26,6 +26,7 @@ use evisa_store::store::{AuditEvent, AuditRow, Store, StoreError};
 use evisa_store::terminal::{Terminal, kazakhstan_now_rfc3339};
 
 use super::app::{Command, Crashed, HistoryRow, Message, Outcome, TrustSummary};
+use crate::fault::{Fault, FaultKind};
 
 /// How many rows the shift history shows at most.
 pub const HISTORY_ROWS: usize = 50;
@@ -81,7 +82,7 @@ pub struct UpdateWatch {
     seen: Option<Marker>,
     /// The last load failure reported, so that one failure is shown once, not on
     /// every retry.
-    failed: Option<String>,
+    failed: Option<Fault>,
 }
 
 impl UpdateWatch {
@@ -102,7 +103,10 @@ impl UpdateWatch {
         }
         let loaded = match guarded(|| reload(t, self.training)) {
             Ok(r) => r,
-            Err(_) => Err("internal error while loading the trust store".to_string()),
+            Err(_) => Err(Fault::new(
+                FaultKind::Internal,
+                "internal error while loading the trust store",
+            )),
         };
         match loaded {
             Ok(summary) => {
@@ -119,7 +123,7 @@ impl UpdateWatch {
             Err(e) if self.failed.as_ref() == Some(&e) => None,
             Err(e) => {
                 tracing::warn!(
-                    error = %log_text(&e),
+                    error = %log_text(&e.raw),
                     "the updated trust store does not load; the previous one stays in use"
                 );
                 self.failed = Some(e.clone());
@@ -131,11 +135,11 @@ impl UpdateWatch {
 
 /// Builds the new trust store in full and checks it as the kiosk's start does; only
 /// then replaces the one in use.
-fn reload(t: &mut Terminal, training: bool) -> Result<TrustSummary, String> {
-    let trust = evisa_store::trustdir::load_dir(&t.trust_dir).map_err(|e| e.to_string())?;
+fn reload(t: &mut Terminal, training: bool) -> Result<TrustSummary, Fault> {
+    let trust = evisa_store::trustdir::load_dir(&t.trust_dir).map_err(|e| Fault::from(&e))?;
     trust
         .check_policy(&t.trust_dir, training)
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| Fault::from(&e))?;
     let last = t.store.as_mut().and_then(last_trust_update);
     let summary = TrustSummary::of(&trust, last);
     t.trust = trust;
@@ -240,7 +244,7 @@ fn audit(
     officer: Option<&str>,
     terminal: &str,
     details: &serde_json::Value,
-) -> Result<i64, String> {
+) -> Result<i64, Fault> {
     store
         .append_audit(&AuditEvent {
             kind,
@@ -249,7 +253,12 @@ fn audit(
             at: &kazakhstan_now_rfc3339(),
             details,
         })
-        .map_err(|e| e.to_string())
+        .map_err(|e| Fault::from(&e).logged())
+}
+
+/// Training without `--db`: nothing to sign in against or to record in.
+fn no_database() -> Fault {
+    Fault::new(FaultKind::NoDatabase, "no database")
 }
 
 /// Runs one command (public so tests can drive it without a thread).
@@ -259,9 +268,11 @@ pub fn run(t: &mut Terminal, terminal_id: &str, cmd: Command) -> Option<Message>
         Command::Quit => None,
         Command::SignIn { id, pin } => {
             let Some(store) = t.store.as_mut() else {
-                return Some(Message::SignedIn(Err("no database".into())));
+                return Some(Message::SignedIn(Err(no_database())));
             };
-            let r = store.check_pin(&id, &pin).map_err(|e| e.to_string());
+            let r = store
+                .check_pin(&id, &pin)
+                .map_err(|e| Fault::from(&e).logged());
             let logged = match &r {
                 Ok(SignIn::Ok { role, .. }) => audit(
                     store,
@@ -317,11 +328,11 @@ pub fn run(t: &mut Terminal, terminal_id: &str, cmd: Command) -> Option<Message>
             pin,
         } => {
             let Some(store) = t.store.as_mut() else {
-                return Some(Message::Unlocked(Err("no database".into())));
+                return Some(Message::Unlocked(Err(no_database())));
             };
             let r = store
                 .unlock_by_supervisor(&officer, &supervisor, &pin)
-                .map_err(|e| e.to_string());
+                .map_err(|e| Fault::from(&e).logged());
             let by = Some(supervisor.as_str());
             let refused = |why: &str| serde_json::json!({"unlock": officer, "refused": why});
             let logged = match &r {
@@ -383,7 +394,7 @@ pub fn run(t: &mut Terminal, terminal_id: &str, cmd: Command) -> Option<Message>
                     Ok(d)
                 })
                 .map(Box::new)
-                .map_err(|e| e.to_string());
+                .map_err(|e| Fault::from(&e).logged());
             Some(Message::Verified(r, at))
         }
         Command::Record {
@@ -409,7 +420,7 @@ pub fn run(t: &mut Terminal, terminal_id: &str, cmd: Command) -> Option<Message>
                     // Another booth recorded this visa first: show the REJECT that was
                     // recorded (ENTRIES_EXHAUSTED), not "recorded".
                     Ok(r) => Message::Verified(Ok(Box::new(r.decision)), at),
-                    Err(e) => Message::Recorded(Err(e.to_string())),
+                    Err(e) => Message::Recorded(Err(Fault::from(&e).logged())),
                 },
             )
         }
@@ -427,7 +438,7 @@ pub fn run(t: &mut Terminal, terminal_id: &str, cmd: Command) -> Option<Message>
             let store = t.store.as_mut()?;
             Some(match load_history(store, tid, HISTORY_ROWS) {
                 Ok(rows) => Message::History(rows),
-                Err(e) => Message::Failed(e.to_string()),
+                Err(e) => Message::Failed(Fault::from(&e).logged()),
             })
         }
     }
@@ -747,7 +758,13 @@ mod tests {
         let Some(Message::TrustReloaded(Err(e))) = watch.check(&mut t) else {
             panic!("a failed load is reported")
         };
-        assert!(e.contains("broken.toml"), "{e}");
+        assert_eq!(
+            e.kind,
+            FaultKind::TrustBadFile {
+                file: "broken.toml".into()
+            },
+            "{e:?}"
+        );
         assert!(
             watch.check(&mut t).is_none(),
             "reported once, not on every retry"
@@ -771,7 +788,10 @@ mod tests {
         let Some(Message::TrustReloaded(Err(e))) = watch.check(&mut t) else {
             panic!("test-only keys accepted outside training")
         };
-        assert!(e.contains("TEST"), "{e}");
+        assert!(
+            matches!(&e.kind, FaultKind::TrustTestKey { .. }) && e.raw.contains("TEST"),
+            "{e:?}"
+        );
     }
 
     /// Through the worker thread: the store changes between two commands, and the
@@ -836,7 +856,7 @@ mod tests {
         handle.join().unwrap();
     }
 
-    fn unlock(t: &mut Terminal, supervisor: &str, pin: &str) -> Result<Unlock, String> {
+    fn unlock(t: &mut Terminal, supervisor: &str, pin: &str) -> Result<Unlock, Fault> {
         match run(
             t,
             "k1",
