@@ -243,16 +243,7 @@ fn own(
         }) {
             continue;
         }
-        let v0 = ((t.dim_estimate - 17.0) / 4.0).round().clamp(1.0, 40.0) as usize;
-        let mut versions = vec![v0];
-        for dv in [1usize, 2] {
-            if v0 + dv <= 40 {
-                versions.push(v0 + dv);
-            }
-            if v0 > dv {
-                versions.push(v0 - dv);
-            }
-        }
+        let versions = candidate_versions(img, t);
         for v in versions {
             let dim = 17 + 4 * v;
             if let Some((d, _)) = try_grid(img, integral, t, dim, name) {
@@ -265,6 +256,25 @@ fn own(
             }
         }
     }
+}
+
+/// The versions worth a grid location for a triple, best first: v0 ± 2 around
+/// the finder-distance estimate, ordered by how well their timing patterns
+/// fit (so the right one usually comes first and no other is tried), plus,
+/// for large codes whose estimate drifts further, versions up to ± 4 whose
+/// timing patterns fit clearly.
+fn candidate_versions(img: &GrayImage, t: &finder::Triple) -> Vec<usize> {
+    let v0 = ((t.dim_estimate - 17.0) / 4.0).round().clamp(1.0, 40.0) as usize;
+    let spread = if v0 >= 16 { 4 } else { 2 };
+    let mut scored: Vec<(f32, usize)> = (v0.saturating_sub(spread).max(1)..=(v0 + spread).min(40))
+        .map(|v| (grid::timing_fit(img, t, 17 + 4 * v), v))
+        .filter(|&(fit, v)| v.abs_diff(v0) <= 2 || fit >= 0.75)
+        .collect();
+    scored.sort_by(|a, b| {
+        b.0.total_cmp(&a.0)
+            .then(a.1.abs_diff(v0).cmp(&b.1.abs_diff(v0)))
+    });
+    scored.into_iter().map(|s| s.1).collect()
 }
 
 fn try_grid(
