@@ -21,7 +21,7 @@ use evisa_store::terminal::{self, Terminal};
 mod common;
 mod officer;
 
-use common::{decode_image, parse_date, printable_lines};
+use common::{decode_image, decode_image_all, parse_date, printable_lines};
 
 #[derive(Parser)]
 #[command(
@@ -37,7 +37,12 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Print the QR text found in a PNG or JPEG image (control characters escaped).
-    Decode { image: PathBuf },
+    Decode {
+        image: PathBuf,
+        /// Print every distinct code in the image, one per line (the kiosk reads one).
+        #[arg(long)]
+        all: bool,
+    },
     /// Check an e-visa against a passport MRZ (spec §6).
     Verify(VerifyArgs),
     /// The officer's booth terminal: sign in, scan, verdict, checklist, history.
@@ -158,10 +163,16 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
-        Command::Decode { image } => {
+        Command::Decode { image, all } => {
             // A QR can hold any bytes; an e-visa's text has nothing to escape.
-            let text = decode_image(&image)?;
-            println!("{}", printable(&text));
+            let texts = if all {
+                decode_image_all(&image)?
+            } else {
+                vec![decode_image(&image)?]
+            };
+            for text in texts {
+                println!("{}", printable(&text));
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Verify(args) => verify(args),
