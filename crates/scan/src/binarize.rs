@@ -187,7 +187,7 @@ pub fn upscale2(img: &GrayImage) -> GrayImage {
     // quarters (at the border both neighbours are the edge pixel)
     let tap = |o: usize, n: usize| -> (usize, usize, u32, u32) {
         let s = o / 2;
-        if o % 2 == 0 {
+        if o.is_multiple_of(2) {
             (s.saturating_sub(1), s, 1, 3)
         } else {
             (s, (s + 1).min(n - 1), 3, 1)
