@@ -323,6 +323,11 @@ fn sample_and_decode(
     name: &'static str,
 ) -> Option<(Decoded, grid::Homography)> {
     let vals = grid::sample_modules(img, &h, dim);
+    // Cheap early rejection, before the thresholds and the three variants
+    // below: a map that puts the timing patterns out of phase samples noise.
+    if grey_timing_fit(dim, &vals) < 0.6 {
+        return None;
+    }
     let thr = grid::local_thresholds(img, integral, &h, dim);
     let dark: Vec<bool> = vals.iter().zip(&thr).map(|(v, t)| *v < *t).collect();
     if let Some(d) = decode_matrix(dim, &dark, name) {
@@ -330,9 +335,9 @@ fn sample_and_decode(
     }
     // second opinion: one global threshold over the sampled modules
     let mut sorted = vals.clone();
-    sorted.sort_by(f32::total_cmp);
-    let lo = sorted[sorted.len() / 10];
-    let hi = sorted[sorted.len() * 9 / 10];
+    let n = sorted.len();
+    let hi = *sorted.select_nth_unstable_by(n * 9 / 10, f32::total_cmp).1;
+    let lo = *sorted.select_nth_unstable_by(n / 10, f32::total_cmp).1;
     let mid = (lo + hi) / 2.0;
     let dark2: Vec<bool> = vals.iter().map(|v| *v < mid).collect();
     if dark2 != dark
@@ -368,6 +373,25 @@ fn sample_and_decode(
         return decode_matrix(dim, &dark3, name).map(|d| (d, h));
     }
     None
+}
+
+/// [`timing_score`] on grey module values, without a threshold: each timing
+/// module compared with the mean of its two neighbours along the pattern.
+fn grey_timing_fit(dim: usize, vals: &[f32]) -> f32 {
+    if dim < 21 || vals.len() < dim * dim {
+        return 0.0;
+    }
+    let mut ok = 0;
+    let mut n = 0;
+    for i in 8..dim - 8 {
+        let want = i % 2 == 0;
+        let row = |k: usize| vals[6 * dim + k];
+        let col = |k: usize| vals[k * dim + 6];
+        ok += usize::from((row(i) < (row(i - 1) + row(i + 1)) / 2.0) == want)
+            + usize::from((col(i) < (col(i - 1) + col(i + 1)) / 2.0) == want);
+        n += 2;
+    }
+    ok as f32 / n as f32
 }
 
 /// Fraction of the timing-pattern modules (row and column 6 between the
