@@ -82,20 +82,3 @@ pub fn decode_image(path: &Path) -> Result<String> {
         .map(|d| d.text)
         .ok_or_else(|| anyhow!("no readable QR code in {}", path.display()))
 }
-
-/// Every distinct QR text in an image file (`evisa decode --all`).
-pub fn decode_image_all(path: &Path) -> Result<Vec<String>> {
-    let img = read_image(path)?.to_luma8();
-    let opts = evisa_scan::DecodeOptions {
-        budget: None,
-        ..Default::default()
-    };
-    let texts: Vec<String> = evisa_scan::decode_all(&img, &opts)
-        .into_iter()
-        .map(|d| d.text)
-        .collect();
-    if texts.is_empty() {
-        return Err(anyhow!("no readable QR code in {}", path.display()));
-    }
-    Ok(texts)
-}

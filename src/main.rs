@@ -21,7 +21,7 @@ use evisa_store::terminal::{self, Terminal};
 mod common;
 mod officer;
 
-use common::{decode_image, decode_image_all, parse_date, printable_lines};
+use common::{decode_image, parse_date, printable_lines};
 
 #[derive(Parser)]
 #[command(
@@ -166,7 +166,20 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Decode { image, all } => {
             // A QR can hold any bytes; an e-visa's text has nothing to escape.
             let texts = if all {
-                decode_image_all(&image)?
+                let img = common::read_image(&image)?.to_luma8();
+                // every attempt runs (no budget), duplicates dropped
+                let opts = evisa_scan::DecodeOptions {
+                    budget: None,
+                    ..Default::default()
+                };
+                let v: Vec<String> = evisa_scan::decode_all(&img, &opts)
+                    .into_iter()
+                    .map(|d| d.text)
+                    .collect();
+                if v.is_empty() {
+                    bail!("no readable QR code in {}", image.display());
+                }
+                v
             } else {
                 vec![decode_image(&image)?]
             };
