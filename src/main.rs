@@ -39,7 +39,12 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Print the QR text found in a PNG or JPEG image (control characters escaped).
-    Decode { image: PathBuf },
+    Decode {
+        image: PathBuf,
+        /// Print every distinct code in the image, one per line (the kiosk reads one).
+        #[arg(long)]
+        all: bool,
+    },
     /// Check an e-visa against a passport MRZ (spec §6).
     Verify(VerifyArgs),
     /// The officer's booth terminal: sign in, scan, verdict, checklist, history.
@@ -168,10 +173,29 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
-        Command::Decode { image } => {
+        Command::Decode { image, all } => {
             // A QR can hold any bytes; an e-visa's text has nothing to escape.
-            let text = decode_image(&image)?;
-            println!("{}", printable(&text));
+            let texts = if all {
+                let img = common::read_image(&image)?.to_luma8();
+                // every attempt runs (no budget), duplicates dropped
+                let opts = evisa_scan::DecodeOptions {
+                    budget: None,
+                    ..Default::default()
+                };
+                let v: Vec<String> = evisa_scan::decode_all(&img, &opts)
+                    .into_iter()
+                    .map(|d| d.text)
+                    .collect();
+                if v.is_empty() {
+                    bail!("no readable QR code in {}", image.display());
+                }
+                v
+            } else {
+                vec![decode_image(&image)?]
+            };
+            for text in texts {
+                println!("{}", printable(&text));
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Verify(args) => verify(args),

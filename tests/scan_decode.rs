@@ -46,8 +46,7 @@ fn rqrr_panic_on_qrcode_6_7_is_contained() {
     let _ = decode_all(&img, &no_budget());
 }
 
-#[test]
-fn two_codes_in_one_frame() {
+fn two_code_frame() -> GrayImage {
     let a = render("KZV1:FIRST", 4);
     let b = render("KZV1:SECOND-CODE", 4);
     let mut frame = GrayImage::from_pixel(
@@ -57,6 +56,12 @@ fn two_codes_in_one_frame() {
     );
     image::imageops::replace(&mut frame, &a, 10, 10);
     image::imageops::replace(&mut frame, &b, i64::from(a.width()) + 30, 10);
+    frame
+}
+
+#[test]
+fn two_codes_in_one_frame() {
+    let frame = two_code_frame();
     let mut texts: Vec<String> = decode_all(&frame, &no_budget())
         .into_iter()
         .map(|d| d.text)
@@ -65,6 +70,40 @@ fn two_codes_in_one_frame() {
     assert_eq!(
         texts,
         vec!["KZV1:FIRST".to_string(), "KZV1:SECOND-CODE".to_string()]
+    );
+}
+
+/// `evisa decode --all` prints every distinct code, one per line; without
+/// `--all` exactly one (the kiosk's single result per frame).
+#[test]
+fn decode_all_flag_prints_every_distinct_code_and_plain_decode_one() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let png = tmp.path().join("two.png");
+    two_code_frame().save(&png).expect("save");
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(crate::exe_for(args))
+            .args(args)
+            .output()
+            .expect("run evisa");
+        assert!(out.status.success(), "{args:?}: {out:?}");
+        let mut lines: Vec<String> = String::from_utf8(out.stdout)
+            .expect("utf-8")
+            .lines()
+            .map(str::to_string)
+            .collect();
+        lines.sort();
+        lines
+    };
+    let p = png.to_str().expect("path");
+    assert_eq!(
+        run(&["decode", "--all", p]),
+        vec!["KZV1:FIRST".to_string(), "KZV1:SECOND-CODE".to_string()]
+    );
+    let one = run(&["decode", p]);
+    assert_eq!(one.len(), 1);
+    assert!(
+        one[0] == "KZV1:FIRST" || one[0] == "KZV1:SECOND-CODE",
+        "{one:?}"
     );
 }
 

@@ -131,13 +131,27 @@ fn run(img: &GrayImage, opts: &DecodeOptions, out: &mut Vec<Decoded>, first_only
     };
     let done = |out: &Vec<Decoded>| !out.is_empty() && first_only;
 
-    // Very large frames: work on a half-size copy first.
+    // Very large frames (phone photos): work on a half-size copy, and before
+    // that on a quarter-size one, where a typical code's modules are still
+    // several pixels wide and every full-frame pass costs a sixteenth. Codes
+    // too small or too dense for it fall through to the half-size passes.
     let big = w.max(h) > 2200;
     let base = if big {
         binarize::downscale2(img)
     } else {
         img.clone()
     };
+    let quarter = big.then(|| binarize::downscale2(&base));
+    if let Some(q) = &quarter {
+        let ig = Integral::new(q);
+        // the same window in scene terms as the half-size pass below
+        let r = (q.width().max(q.height()) as usize / 30).clamp(6, 60);
+        let bm = binarize::local_mean(q, &ig, r, 15);
+        own(q, &ig, &bm, "own-quarter", &ctx, out, first_only);
+        if done(out) || ctx.expired() {
+            return;
+        }
+    }
     let integral = Integral::new(&base);
     // window ≈ 1/60 of the frame and 15 % below the local mean: measured best
     // on the simulator set (thin light rings of blurred finders survive)
@@ -192,7 +206,7 @@ fn run(img: &GrayImage, opts: &DecodeOptions, out: &mut Vec<Decoded>, first_only
             return;
         }
     }
-    let small = binarize::downscale2(&base);
+    let small = quarter.unwrap_or_else(|| binarize::downscale2(&base));
     if small.width() >= 21 && small.height() >= 21 {
         let ig = Integral::new(&small);
         let r = (small.width().max(small.height()) as usize / 40).clamp(6, 60);
@@ -243,16 +257,7 @@ fn own(
         }) {
             continue;
         }
-        let v0 = ((t.dim_estimate - 17.0) / 4.0).round().clamp(1.0, 40.0) as usize;
-        let mut versions = vec![v0];
-        for dv in [1usize, 2] {
-            if v0 + dv <= 40 {
-                versions.push(v0 + dv);
-            }
-            if v0 > dv {
-                versions.push(v0 - dv);
-            }
-        }
+        let versions = candidate_versions(img, t);
         for v in versions {
             let dim = 17 + 4 * v;
             if let Some((d, _)) = try_grid(img, integral, t, dim, name) {
@@ -265,6 +270,25 @@ fn own(
             }
         }
     }
+}
+
+/// The versions worth a grid location for a triple, best first: v0 ± 2 around
+/// the finder-distance estimate, ordered by how well their timing patterns
+/// fit (so the right one usually comes first and no other is tried), plus,
+/// for large codes whose estimate drifts further, versions up to ± 4 whose
+/// timing patterns fit clearly.
+fn candidate_versions(img: &GrayImage, t: &finder::Triple) -> Vec<usize> {
+    let v0 = ((t.dim_estimate - 17.0) / 4.0).round().clamp(1.0, 40.0) as usize;
+    let spread = if v0 >= 16 { 4 } else { 2 };
+    let mut scored: Vec<(f32, usize)> = (v0.saturating_sub(spread).max(1)..=(v0 + spread).min(40))
+        .map(|v| (grid::timing_fit(img, t, 17 + 4 * v), v))
+        .filter(|&(fit, v)| v.abs_diff(v0) <= 2 || fit >= 0.75)
+        .collect();
+    scored.sort_by(|a, b| {
+        b.0.total_cmp(&a.0)
+            .then(a.1.abs_diff(v0).cmp(&b.1.abs_diff(v0)))
+    });
+    scored.into_iter().map(|s| s.1).collect()
 }
 
 fn try_grid(
@@ -299,6 +323,11 @@ fn sample_and_decode(
     name: &'static str,
 ) -> Option<(Decoded, grid::Homography)> {
     let vals = grid::sample_modules(img, &h, dim);
+    // Cheap early rejection, before the thresholds and the three variants
+    // below: a map that puts the timing patterns out of phase samples noise.
+    if grey_timing_fit(dim, &vals) < 0.6 {
+        return None;
+    }
     let thr = grid::local_thresholds(img, integral, &h, dim);
     let dark: Vec<bool> = vals.iter().zip(&thr).map(|(v, t)| *v < *t).collect();
     if let Some(d) = decode_matrix(dim, &dark, name) {
@@ -306,9 +335,9 @@ fn sample_and_decode(
     }
     // second opinion: one global threshold over the sampled modules
     let mut sorted = vals.clone();
-    sorted.sort_by(f32::total_cmp);
-    let lo = sorted[sorted.len() / 10];
-    let hi = sorted[sorted.len() * 9 / 10];
+    let n = sorted.len();
+    let hi = *sorted.select_nth_unstable_by(n * 9 / 10, f32::total_cmp).1;
+    let lo = *sorted.select_nth_unstable_by(n / 10, f32::total_cmp).1;
     let mid = (lo + hi) / 2.0;
     let dark2: Vec<bool> = vals.iter().map(|v| *v < mid).collect();
     if dark2 != dark
@@ -344,6 +373,25 @@ fn sample_and_decode(
         return decode_matrix(dim, &dark3, name).map(|d| (d, h));
     }
     None
+}
+
+/// [`timing_score`] on grey module values, without a threshold: each timing
+/// module compared with the mean of its two neighbours along the pattern.
+fn grey_timing_fit(dim: usize, vals: &[f32]) -> f32 {
+    if dim < 21 || vals.len() < dim * dim {
+        return 0.0;
+    }
+    let mut ok = 0;
+    let mut n = 0;
+    for i in 8..dim - 8 {
+        let want = i % 2 == 0;
+        let row = |k: usize| vals[6 * dim + k];
+        let col = |k: usize| vals[k * dim + 6];
+        ok += usize::from((row(i) < (row(i - 1) + row(i + 1)) / 2.0) == want)
+            + usize::from((col(i) < (col(i - 1) + col(i + 1)) / 2.0) == want);
+        n += 2;
+    }
+    ok as f32 / n as f32
 }
 
 /// Fraction of the timing-pattern modules (row and column 6 between the

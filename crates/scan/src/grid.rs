@@ -221,10 +221,11 @@ fn find_apat(img: &GrayImage, h: &Homography, mx: f64, my: f64, radius: f64) -> 
         }
         best
     };
+    // half-module steps: the template's peak is about a module wide
     let coarse = search(
         (px, py),
-        (radius / 0.34).ceil() as i32,
-        0.34,
+        (radius / 0.5).ceil() as i32,
+        0.5,
         (px, py, f32::MIN),
     );
     // Refine around the coarse winner.
@@ -292,6 +293,46 @@ pub fn locate(img: &GrayImage, t: &Triple, dim: usize) -> Option<Homography> {
     let pts = finder_points(t, dim);
     let affine = Homography::fit(&pts, true)?;
     Some(refine(img, dim, affine, pts, false))
+}
+
+/// How well side `dim` explains the two timing patterns of a triple, before
+/// any expensive grid location: row 6 and column 6 are sampled along the
+/// straight lines between the finder centres (where the affine map from the
+/// finders is exact at both ends) and each sample is compared with the mean of
+/// its two neighbours; the fraction alternating as the pattern must (or
+/// exactly against it) is ~1.0 for the right side and ~0.5 for a wrong one. (zxing-cpp also settles the
+/// dimension from the finders before sampling; here the timing rows decide.)
+pub fn timing_fit(img: &GrayImage, t: &Triple, dim: usize) -> f32 {
+    if dim < 21 {
+        return 0.0;
+    }
+    let d = dim as f32 - 7.0; // modules between the finder centres
+    let mut ok = 0usize;
+    let mut n = 0usize;
+    for (a, b, c) in [(t.tl, t.tr, t.bl), (t.tl, t.bl, t.tr)] {
+        // row 6 runs 2.5 modules off the line through the finder centres
+        // (row 3.5), towards the third finder
+        let (ox, oy) = ((c.x - a.x) * 2.5 / d, (c.y - a.y) * 2.5 / d);
+        let at = |i: usize| {
+            // module i lies (i + 0.5 - 3.5) modules from the TL centre
+            let f = (i as f32 - 3.0) / d;
+            sample(img, a.x + ox + (b.x - a.x) * f, a.y + oy + (b.y - a.y) * f)
+        };
+        let vals: Vec<f32> = (7..dim - 7).map(at).collect();
+        for k in 1..vals.len() - 1 {
+            let i = k + 7;
+            let dark = vals[k] < (vals[k - 1] + vals[k + 1]) / 2.0;
+            ok += usize::from(dark == (i % 2 == 0));
+            n += 1;
+        }
+    }
+    if n == 0 {
+        return 0.0;
+    }
+    // a consistently inverted pattern is the right side sampled one module
+    // off (blur, a finder centre off by a module): just as telling
+    let f = ok as f32 / n as f32;
+    f.max(1.0 - f)
 }
 
 fn finder_points(t: &Triple, dim: usize) -> Vec<(f64, f64, f64, f64)> {
@@ -378,7 +419,13 @@ fn refine(
     centres.sort_by_key(|&(x, y)| (x + y, x.abs_diff(y)));
     let mut interior = projective;
     let mut found = 0;
-    for &(x, y) in &centres {
+    for (tried, &(x, y)) in centres.iter().enumerate() {
+        // the patterns nearest the finders are where the map is best: none
+        // of the first four there means a wrong side or no code, not a map
+        // worth following further
+        if found == 0 && tried >= 4 {
+            break;
+        }
         let (mx, my) = (x as f64 + 0.5, y as f64 + 0.5);
         let radius = if (projective && found > 0) || (!projective && interior) {
             2.0
