@@ -58,6 +58,28 @@ fn load(config: &Path) -> Result<(KioskConfig, FleetConfig)> {
     Ok((cfg, fleet))
 }
 
+/// The booth's link, applying the fleet's published updates when the configuration
+/// pins an update root (the same key, trust folder and training flag as
+/// `evisa update import`).
+pub fn booth_link(cfg: &KioskConfig, f: &FleetConfig) -> Result<Link> {
+    let link = Link::new(f, &cfg.terminal_id)?;
+    Ok(match update_target(cfg) {
+        Some(t) => link.with_updates(t),
+        None => link,
+    })
+}
+
+/// Where fleet updates apply, or `None` without a pinned update root.
+pub fn update_target(cfg: &KioskConfig) -> Option<sync::UpdateTarget> {
+    cfg.update_root_key
+        .clone()
+        .map(|root_pub| sync::UpdateTarget {
+            root_pub,
+            keys_dir: cfg.trust_store.clone(),
+            training: cfg.training,
+        })
+}
+
 pub fn run(c: FleetCommand) -> Result<ExitCode> {
     match c {
         FleetCommand::Status { config, json } => {
@@ -86,12 +108,25 @@ pub fn run(c: FleetCommand) -> Result<ExitCode> {
                 println!("decisions waiting: {}", s.waiting);
                 println!("audit rows mirrored: {}", s.audit_pushed);
                 println!("conflicts: {}", s.conflicts);
+                if cfg.update_root_key.is_none() {
+                    println!(
+                        "updates from the fleet: not applied (no update_root_key pinned in the configuration)"
+                    );
+                } else {
+                    println!(
+                        "updates from the fleet: fetched up to #{}",
+                        s.updates_cursor
+                    );
+                }
+                if let Some(r) = &s.update_refused {
+                    println!("last refused update: {}", printable(r));
+                }
             }
             Ok(ExitCode::SUCCESS)
         }
         FleetCommand::Sync { config, repeat } => {
             let (cfg, f) = load(&config)?;
-            let mut link = Link::new(&f, &cfg.terminal_id)?;
+            let mut link = booth_link(&cfg, &f)?;
             if repeat {
                 let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
                 sync::run_loop(&mut link, &cfg.database, &stop, &mut |r| match r {
@@ -115,6 +150,15 @@ pub fn run(c: FleetCommand) -> Result<ExitCode> {
                 r.pulled,
                 r.conflicts.len()
             );
+            for (kind, seq) in &r.applied {
+                println!("applied {kind} update #{seq} from the fleet");
+            }
+            for (id, why) in &r.refused {
+                println!(
+                    "refused update #{id} from the fleet, nothing changed: {}",
+                    printable(why)
+                );
+            }
             Ok(ExitCode::SUCCESS)
         }
         FleetCommand::Conflicts { config, json } => {
