@@ -497,6 +497,21 @@ impl Link {
         }))
     }
 
+    /// The server's clock (Unix seconds) and the fleet's conflict count, in one round
+    /// trip within the connect timeout: what `evisa doctor` asks.
+    pub fn server_clock_and_conflicts(&mut self) -> Result<(f64, i64), LinkError> {
+        let row = self.call(self.cfg.connect_timeout, |c, w| async move {
+            c.query_one(
+                "SELECT extract(epoch FROM clock_timestamp())::float8,
+                        (SELECT count(*) FROM conflicts)",
+                &[],
+            )
+            .await
+            .map_err(|e| LinkError::Db(w, describe(&e)))
+        })?;
+        Ok((row.get(0), row.get(1)))
+    }
+
     /// Every conflict of the fleet, oldest first.
     pub fn conflicts(&mut self) -> Result<Vec<Conflict>, LinkError> {
         let rows = self.call(Duration::from_secs(10), |c, w| async move {
