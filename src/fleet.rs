@@ -12,7 +12,7 @@ use evisa_core::report;
 use evisa_core::untrusted::printable;
 use evisa_fleet::{FleetConfig, Link, sync};
 use evisa_kiosk::config::KioskConfig;
-use evisa_store::store::Store;
+use evisa_store::store::{Store, StoreError};
 use evisa_store::terminal::Recorded;
 
 #[derive(Subcommand)]
@@ -58,6 +58,23 @@ fn load(config: &Path) -> Result<(KioskConfig, FleetConfig)> {
     Ok((cfg, fleet))
 }
 
+/// The booth's database for the read-only commands. One made before this version of
+/// the fleet (never opened by the terminal since the upgrade) has no fleet state yet:
+/// say so, and how to migrate it, instead of a database error.
+fn open_read_only(cfg: &KioskConfig, config: &Path) -> Result<Store> {
+    match Store::open_read_only(&cfg.database) {
+        Err(StoreError::NeedsMigration {
+            path,
+            found,
+            supported,
+        }) => Err(anyhow!(
+            "the booth's database {path} is at schema version {found}, older than this program's {supported}: it has not been migrated for the fleet yet, so it holds no fleet state (link, decisions waiting, conflicts). This command only reads; migrate it by running `evisa fleet sync --config {}` once (or by starting the kiosk)",
+            config.display()
+        )),
+        r => Ok(r?),
+    }
+}
+
 /// The booth's link, applying the fleet's published updates when the configuration
 /// pins an update root (the same key, trust folder and training flag as
 /// `evisa update import`).
@@ -84,7 +101,7 @@ pub fn run(c: FleetCommand) -> Result<ExitCode> {
     match c {
         FleetCommand::Status { config, json } => {
             let (cfg, _) = load(&config)?;
-            let store = Store::open_read_only(&cfg.database)?;
+            let store = open_read_only(&cfg, &config)?;
             let s = store.link_state()?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&s)?);
@@ -163,7 +180,7 @@ pub fn run(c: FleetCommand) -> Result<ExitCode> {
         }
         FleetCommand::Conflicts { config, json } => {
             let (cfg, f) = load(&config)?;
-            let store = Store::open_read_only(&cfg.database)?;
+            let store = open_read_only(&cfg, &config)?;
             let (scope, list) = match Link::new(&f, &cfg.terminal_id)?.conflicts() {
                 Ok(l) => ("fleet", l),
                 Err(e) => {
@@ -204,7 +221,7 @@ pub fn run(c: FleetCommand) -> Result<ExitCode> {
         }
         FleetCommand::AuditVerify { config } => {
             let (cfg, f) = load(&config)?;
-            let store = Store::open_read_only(&cfg.database)?;
+            let store = open_read_only(&cfg, &config)?;
             let local = store.audit_head()?;
             let rows = Link::new(&f, &cfg.terminal_id)?
                 .audit_mirror()
