@@ -11,7 +11,7 @@ use evisa_store::store::Store;
 
 use crate::fleet::{Booth, Server, admin_conn, case, repo, server, text};
 
-fn update(name: &str) -> PathBuf {
+pub fn update(name: &str) -> PathBuf {
     repo().join("fixtures/updates").join(name)
 }
 
@@ -21,7 +21,7 @@ fn root_pub() -> PathBuf {
 
 /// A booth that pins the test update root and owns a copy of the sample trust
 /// folder (a trust update rewrites it; the repository's `keys/` must stay as it is).
-fn updating_booth(s: &Server, id: &str, checkpoint: &str) -> (Booth, PathBuf) {
+pub fn updating_booth(s: &Server, id: &str, checkpoint: &str) -> (Booth, PathBuf) {
     let b = s.booth(id, checkpoint, s.pg.port());
     let dir = b.config.parent().unwrap().to_path_buf();
     let keys = dir.join("keys");
@@ -50,7 +50,7 @@ fn updating_booth(s: &Server, id: &str, checkpoint: &str) -> (Booth, PathBuf) {
     (b, keys)
 }
 
-fn publish(s: &Server, file: &Path) -> Output {
+pub fn publish(s: &Server, file: &Path) -> Output {
     Command::new(env!("CARGO_BIN_EXE_evisa-issuer"))
         .args(["fleet-server", "publish", "--conn"])
         .arg(admin_conn(&s.pg, "evisa_fleet"))
