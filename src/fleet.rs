@@ -138,6 +138,9 @@ pub fn run(c: FleetCommand) -> Result<ExitCode> {
                 if let Some(r) = &s.update_refused {
                     println!("last refused update: {}", printable(r));
                 }
+                if let Some(r) = &s.update_pending {
+                    println!("update problem: {}", printable(r));
+                }
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -169,6 +172,9 @@ pub fn run(c: FleetCommand) -> Result<ExitCode> {
             );
             for (kind, seq) in &r.applied {
                 println!("applied {kind} update #{seq} from the fleet");
+            }
+            if let Some(p) = &r.pending {
+                println!("{}", printable(p));
             }
             for (id, why) in &r.refused {
                 println!(

@@ -241,3 +241,37 @@ fn fleet_booth_role_cannot_publish_or_alter_updates() {
         assert!(e.contains("permission denied"), "{sql}: {e}");
     }
 }
+
+#[test]
+fn fleet_update_the_booth_cannot_verify_for_its_own_reason_is_retried_not_refused() {
+    let s = server();
+    let (b, _) = updating_booth(&s, "nqz-1", "NQZ");
+    // The booth's pinned root key is missing (a technician's mistake): the file is
+    // not at fault, so it must not be refused and skipped for ever.
+    let local_root = b.config.parent().unwrap().join("root.pub");
+    let cfg = std::fs::read_to_string(&b.config).unwrap().replace(
+        &root_pub().display().to_string(),
+        &local_root.display().to_string(),
+    );
+    std::fs::write(&b.config, cfg).unwrap();
+    let o = publish(&s, &update("revoked-visas-1.evu"));
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    for _ in 0..2 {
+        let out = sync(&b);
+        assert!(out.contains("not applied yet"), "{out}");
+    }
+    let st = b.evisa(&["fleet", "status"]);
+    let st = String::from_utf8_lossy(&st.stdout).into_owned();
+    assert!(st.contains("fleet link: online"), "{st}");
+    assert!(st.contains("update problem: update #1"), "{st}");
+    assert!(!st.contains("last refused update"), "{st}");
+    assert_eq!(audit_kinds(&b.db, "update_refused"), 0);
+    // Fixed: the next sync applies it and the problem note goes.
+    std::fs::copy(root_pub(), &local_root).unwrap();
+    let out = sync(&b);
+    assert!(out.contains("applied revoked_visas update #1"), "{out}");
+    let st = b.evisa(&["fleet", "status"]);
+    let st = String::from_utf8_lossy(&st.stdout).into_owned();
+    assert!(!st.contains("update problem"), "{st}");
+    assert!(verdict(&b, "accept_tourist").contains("VISA_REVOKED"));
+}

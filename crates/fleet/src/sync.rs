@@ -28,8 +28,6 @@ pub enum SyncError {
     Link(#[from] LinkError),
     #[error(transparent)]
     Store(#[from] StoreError),
-    #[error("applying an update from the fleet: {0}")]
-    Update(String),
 }
 
 /// Where the fleet's published updates are applied: what `evisa update import`
@@ -55,6 +53,8 @@ pub struct SyncReport {
     pub applied: Vec<(String, u64)>,
     /// Updates from the fleet refused: (published id, why).
     pub refused: Vec<(i64, String)>,
+    /// An update this booth could not apply yet (its own problem), retried next cycle.
+    pub pending: Option<String>,
 }
 
 /// One cycle; the link state records the outcome either way.
@@ -119,8 +119,8 @@ fn cycle(link: &mut Link, store: &mut Store) -> Result<SyncReport, SyncError> {
 /// applies each exactly as `evisa update import` does (crates/store/src/import.rs):
 /// the server is never trusted, the booth's pinned root key is. A refused update is
 /// recorded once (audit row, link state) and the cursor moves past it, so it is never
-/// fetched again; an operational failure (disk, database) leaves the cursor, and the
-/// next cycle retries.
+/// fetched again; an operational failure (the booth's root key, disk, database) is
+/// noted in the link state and leaves the cursor, and the next cycle retries.
 fn apply_updates(
     link: &mut Link,
     store: &mut Store,
@@ -171,8 +171,19 @@ fn apply_updates(
                 refuse(store, &u, &why, Some(&evisa_core::trust::hex(&sha)), &now)?;
                 report.refused.push((u.id, why));
             }
-            Err(evisa_store::import::ImportError::Store(e)) => return Err(e.into()),
-            Err(e) => return Err(SyncError::Update(e.to_string())),
+            Err(e) => {
+                // The booth's own problem (its root key, disk, database), not the
+                // file's: the link is fine and the update is not refused. Retried at
+                // the next cycle; pushes and pulls go on meanwhile.
+                let note = format!(
+                    "update #{} published {} not applied yet, retried at each sync: {e}",
+                    u.id, u.published_at
+                );
+                tracing::warn!("{note}");
+                store.note_update_pending(&note)?;
+                report.pending = Some(note);
+                return Ok(());
+            }
         }
     }
 }

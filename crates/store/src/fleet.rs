@@ -105,6 +105,9 @@ pub struct LinkState {
     pub updates_cursor: i64,
     /// The last update from the fleet this booth refused, and why.
     pub update_refused: Option<String>,
+    /// An update from the fleet this booth could not apply for a reason of its own
+    /// (its pinned root key, disk, database): retried at each sync until it applies.
+    pub update_pending: Option<String>,
 }
 
 /// One audit row as mirrored: with its chain hashes.
@@ -180,7 +183,8 @@ pub(crate) const MIGRATION: &str = "
 
 pub(crate) const MIGRATION_UPDATES: &str = "
     ALTER TABLE fleet_link ADD COLUMN updates_cursor INTEGER NOT NULL DEFAULT 0;
-    ALTER TABLE fleet_link ADD COLUMN update_refused TEXT;";
+    ALTER TABLE fleet_link ADD COLUMN update_refused TEXT;
+    ALTER TABLE fleet_link ADD COLUMN update_pending TEXT;";
 
 fn dir(s: &str) -> Result<Direction, StoreError> {
     Direction::parse(s).ok_or(StoreError::Corrupt {
@@ -491,8 +495,19 @@ impl Store {
     /// already held). Never moves it back.
     pub fn note_update_seen(&mut self, id: i64) -> Result<(), StoreError> {
         self.conn().execute(
-            "UPDATE fleet_link SET updates_cursor = max(updates_cursor, ?1) WHERE id = 1",
+            "UPDATE fleet_link SET updates_cursor = max(updates_cursor, ?1), update_pending = NULL
+             WHERE id = 1",
             params![id],
+        )?;
+        Ok(())
+    }
+
+    /// Notes an update from the fleet that could not be applied yet (the booth's own
+    /// problem: nothing is audited, the cursor stays, the next sync retries).
+    pub fn note_update_pending(&mut self, note: &str) -> Result<(), StoreError> {
+        self.conn().execute(
+            "UPDATE fleet_link SET update_pending = ?1 WHERE id = 1",
+            params![note],
         )?;
         Ok(())
     }
@@ -508,7 +523,8 @@ impl Store {
         let tx = self.write()?;
         tx.append_audit(audit)?;
         tx.conn().execute(
-            "UPDATE fleet_link SET updates_cursor = max(updates_cursor, ?1), update_refused = ?2
+            "UPDATE fleet_link SET updates_cursor = max(updates_cursor, ?1), update_refused = ?2,
+                 update_pending = NULL
              WHERE id = 1",
             params![id, note],
         )?;
@@ -520,7 +536,7 @@ impl Store {
         let c = self.conn();
         let mut s = c.query_row(
             "SELECT online, last_online, offline_since, last_error, last_sync, audit_pushed,
-                    updates_cursor, update_refused
+                    updates_cursor, update_refused, update_pending
              FROM fleet_link WHERE id = 1",
             [],
             |r| {
@@ -533,6 +549,7 @@ impl Store {
                     audit_pushed: r.get(5)?,
                     updates_cursor: r.get(6)?,
                     update_refused: r.get(7)?,
+                    update_pending: r.get(8)?,
                     ..LinkState::default()
                 })
             },
