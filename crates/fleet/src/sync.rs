@@ -166,6 +166,11 @@ fn apply_updates(
                     .applied
                     .push((done.kind.as_str().to_string(), done.seq));
             }
+            // Another sync of this booth (the kiosk's thread and `evisa fleet sync`)
+            // applied this very file meanwhile: its replay is no refusal.
+            Err(e) if e.is_rejection() && store.update_with_sha256(sha.as_slice())?.is_some() => {
+                store.note_update_seen(u.id)?;
+            }
             Err(e) if e.is_rejection() => {
                 let why = e.to_string();
                 refuse(store, &u, &why, Some(&evisa_core::trust::hex(&sha)), &now)?;
