@@ -2,14 +2,16 @@
 //! the installed configuration and checks, one line each, what the kiosk needs to
 //! serve: the configuration, the trust store and its age, the pinned update root, the
 //! database (SQLite integrity and the audit chain), the officer accounts, the clock,
-//! free disk, file permissions and every configured device.
+//! free disk, file permissions and every configured device; with a `[fleet]` section,
+//! the link to the fleet's server and the clock against the server's.
 //!
 //! It never changes the booth: the database is opened read-only (never created), no
 //! device is read from, nothing is written. Each check ends as one of three:
 //! - pass (✔);
 //! - warning (⚠): the booth can serve, but someone should look (a trust update older
 //!   than `trust_update_max_age_days`, no update root pinned, training mode,
-//!   group-writable files, disk getting full, no unlocked supervisor);
+//!   group-writable files, disk getting full, no unlocked supervisor, the fleet
+//!   server unreachable: the booth then serves provisionally);
 //! - failure (✘): the booth must not serve until it is fixed (the exit status is 1).
 //!
 //! Exit status: 0 the booth can serve (warnings allowed), 1 a check failed, 2 usage.
@@ -198,10 +200,97 @@ pub fn diagnose(config: &Path) -> Vec<Check> {
     checks.push(disk(&cfg));
     checks.push(file_permissions(config, &cfg));
     checks.extend(devices(&cfg));
-    // The fleet checks (the PostgreSQL link, and the clock against the fleet server's)
-    // join here when the configuration has a `[fleet]` section: push a `fleet` check
-    // and a `clock.fleet` check, failing when a configured server is unreachable.
+    if let Some(f) = &cfg.fleet {
+        checks.extend(fleet(&cfg, f));
+    }
     checks
+}
+
+/// How far the booth's clock may be from the fleet server's: claims, crossings and
+/// the sync lag are time-stamped by both sides, and NTP keeps clocks within a second.
+pub const FLEET_SKEW_FAIL_SECS: f64 = 120.0;
+
+/// The `fleet` and `clock.fleet` checks: the link (within the connect timeout, with
+/// the booth's own credentials, whose file must not be readable by others), the
+/// decisions waiting to be pushed and the open conflicts, and the server's clock
+/// against the booth's. An unreachable server only warns: the booth serves offline,
+/// provisionally, and its decisions are checked when the link returns.
+fn fleet(cfg: &KioskConfig, f: &evisa_fleet::FleetConfig) -> Vec<Check> {
+    let server = format!("{}:{}", f.host, f.port);
+    let local = Store::open_read_only(&cfg.database)
+        .and_then(|s| s.link_state())
+        .map_err(|e| e.to_string());
+    let backlog = match &local {
+        Ok(s) => format!(
+            "{} decision(s) waiting to be pushed, {} conflict(s) found by this booth",
+            s.waiting, s.conflicts
+        ),
+        Err(e) => format!("this booth's fleet state is unreadable ({e})"),
+    };
+    let mut link = match evisa_fleet::Link::new(f, &cfg.terminal_id) {
+        Ok(l) => l,
+        Err(e) => {
+            return vec![
+                Check::fail("fleet", format!("{e}")),
+                Check::warn("clock.fleet", "not checked: no usable fleet credentials"),
+            ];
+        }
+    };
+    let before = OffsetDateTime::now_utc();
+    let answer = link.server_clock_and_conflicts();
+    let after = OffsetDateTime::now_utc();
+    match answer {
+        Err(e) => vec![
+            Check::warn(
+                "fleet",
+                format!(
+                    "fleet server {server} unreachable ({e}); the booth serves OFFLINE: entries are decided on what it knows and are PROVISIONAL until the link returns; {backlog}"
+                ),
+            ),
+            Check::warn(
+                "clock.fleet",
+                "not checked: the fleet server did not answer",
+            ),
+        ],
+        Ok((server_now, conflicts)) => {
+            // The server read its clock somewhere between the two local readings.
+            let local_now =
+                (before.unix_timestamp_nanos() + after.unix_timestamp_nanos()) as f64 / 2e9;
+            let detail = format!(
+                "fleet server {server} answered as {} (terminal {}); {backlog}; {conflicts} open conflict(s) in the fleet",
+                f.user, cfg.terminal_id
+            );
+            let link_check = match &local {
+                Ok(s) if s.waiting > 0 || conflicts > 0 => Check::warn(
+                    "fleet",
+                    format!("{detail}; see `evisa fleet sync` and `evisa fleet conflicts`"),
+                ),
+                Err(_) => Check::warn("fleet", detail),
+                Ok(_) => Check::pass("fleet", detail),
+            };
+            vec![link_check, fleet_clock(server_now - local_now, &server)]
+        }
+    }
+}
+
+/// `skew` = the server's clock minus the booth's, in seconds.
+fn fleet_clock(skew: f64, server: &str) -> Check {
+    const NAME: &str = "clock.fleet";
+    if !skew.is_finite() || skew.abs() > FLEET_SKEW_FAIL_SECS {
+        Check::fail(
+            NAME,
+            format!(
+                "this booth's clock is {:.0} s {} the fleet server {server}'s (limit {FLEET_SKEW_FAIL_SECS:.0} s): claims and crossings would be time-stamped wrongly; set the clock (NTP, `timedatectl`) before serving",
+                skew.abs(),
+                if skew > 0.0 { "behind" } else { "ahead of" }
+            ),
+        )
+    } else {
+        Check::pass(
+            NAME,
+            format!("within {:.1} s of the fleet server {server}'s", skew.abs()),
+        )
+    }
 }
 
 fn config_check(path: &Path, cfg: &KioskConfig) -> Check {
@@ -686,4 +775,22 @@ fn group_name(gid: u32) -> Option<String> {
         let _pw = f.next()?;
         (f.next()?.parse::<u32>().ok()? == gid).then(|| name.to_string())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fleet_clock_skew_over_the_limit_fails_either_way_and_within_passes() {
+        assert_eq!(fleet_clock(0.4, "s").severity, Severity::Pass);
+        assert_eq!(fleet_clock(-119.0, "s").severity, Severity::Pass);
+        let c = fleet_clock(121.0, "s");
+        assert_eq!(c.severity, Severity::Fail);
+        assert!(c.detail.contains("behind"), "{}", c.detail);
+        let c = fleet_clock(-3600.0, "s");
+        assert_eq!(c.severity, Severity::Fail);
+        assert!(c.detail.contains("ahead of"), "{}", c.detail);
+        assert_eq!(fleet_clock(f64::NAN, "s").severity, Severity::Fail);
+    }
 }

@@ -12,7 +12,7 @@ use evisa_core::report;
 use evisa_core::untrusted::printable;
 use evisa_fleet::{FleetConfig, Link, sync};
 use evisa_kiosk::config::KioskConfig;
-use evisa_store::store::Store;
+use evisa_store::store::{Store, StoreError};
 use evisa_store::terminal::Recorded;
 
 #[derive(Subcommand)]
@@ -58,11 +58,50 @@ fn load(config: &Path) -> Result<(KioskConfig, FleetConfig)> {
     Ok((cfg, fleet))
 }
 
+/// The booth's database for the read-only commands. One made before this version of
+/// the fleet (never opened by the terminal since the upgrade) has no fleet state yet:
+/// say so, and how to migrate it, instead of a database error.
+fn open_read_only(cfg: &KioskConfig, config: &Path) -> Result<Store> {
+    match Store::open_read_only(&cfg.database) {
+        Err(StoreError::NeedsMigration {
+            path,
+            found,
+            supported,
+        }) => Err(anyhow!(
+            "the booth's database {path} is at schema version {found}, older than this program's {supported}: it has not been migrated for the fleet yet, so it holds no fleet state (link, decisions waiting, conflicts). This command only reads; migrate it by running `evisa fleet sync --config {}` once (or by starting the kiosk)",
+            config.display()
+        )),
+        r => Ok(r?),
+    }
+}
+
+/// The booth's link, applying the fleet's published updates when the configuration
+/// pins an update root (the same key, trust folder and training flag as
+/// `evisa update import`).
+pub fn booth_link(cfg: &KioskConfig, f: &FleetConfig) -> Result<Link> {
+    let link = Link::new(f, &cfg.terminal_id)?;
+    Ok(match update_target(cfg) {
+        Some(t) => link.with_updates(t),
+        None => link,
+    })
+}
+
+/// Where fleet updates apply, or `None` without a pinned update root.
+pub fn update_target(cfg: &KioskConfig) -> Option<sync::UpdateTarget> {
+    cfg.update_root_key
+        .clone()
+        .map(|root_pub| sync::UpdateTarget {
+            root_pub,
+            keys_dir: cfg.trust_store.clone(),
+            training: cfg.training,
+        })
+}
+
 pub fn run(c: FleetCommand) -> Result<ExitCode> {
     match c {
         FleetCommand::Status { config, json } => {
             let (cfg, _) = load(&config)?;
-            let store = Store::open_read_only(&cfg.database)?;
+            let store = open_read_only(&cfg, &config)?;
             let s = store.link_state()?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&s)?);
@@ -86,12 +125,28 @@ pub fn run(c: FleetCommand) -> Result<ExitCode> {
                 println!("decisions waiting: {}", s.waiting);
                 println!("audit rows mirrored: {}", s.audit_pushed);
                 println!("conflicts: {}", s.conflicts);
+                if cfg.update_root_key.is_none() {
+                    println!(
+                        "updates from the fleet: not applied (no update_root_key pinned in the configuration)"
+                    );
+                } else {
+                    println!(
+                        "updates from the fleet: fetched up to #{}",
+                        s.updates_cursor
+                    );
+                }
+                if let Some(r) = &s.update_refused {
+                    println!("last refused update: {}", printable(r));
+                }
+                if let Some(r) = &s.update_pending {
+                    println!("update problem: {}", printable(r));
+                }
             }
             Ok(ExitCode::SUCCESS)
         }
         FleetCommand::Sync { config, repeat } => {
             let (cfg, f) = load(&config)?;
-            let mut link = Link::new(&f, &cfg.terminal_id)?;
+            let mut link = booth_link(&cfg, &f)?;
             if repeat {
                 let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
                 sync::run_loop(&mut link, &cfg.database, &stop, &mut |r| match r {
@@ -115,11 +170,23 @@ pub fn run(c: FleetCommand) -> Result<ExitCode> {
                 r.pulled,
                 r.conflicts.len()
             );
+            for (kind, seq) in &r.applied {
+                println!("applied {kind} update #{seq} from the fleet");
+            }
+            if let Some(p) = &r.pending {
+                println!("{}", printable(p));
+            }
+            for (id, why) in &r.refused {
+                println!(
+                    "refused update #{id} from the fleet, nothing changed: {}",
+                    printable(why)
+                );
+            }
             Ok(ExitCode::SUCCESS)
         }
         FleetCommand::Conflicts { config, json } => {
             let (cfg, f) = load(&config)?;
-            let store = Store::open_read_only(&cfg.database)?;
+            let store = open_read_only(&cfg, &config)?;
             let (scope, list) = match Link::new(&f, &cfg.terminal_id)?.conflicts() {
                 Ok(l) => ("fleet", l),
                 Err(e) => {
@@ -160,7 +227,7 @@ pub fn run(c: FleetCommand) -> Result<ExitCode> {
         }
         FleetCommand::AuditVerify { config } => {
             let (cfg, f) = load(&config)?;
-            let store = Store::open_read_only(&cfg.database)?;
+            let store = open_read_only(&cfg, &config)?;
             let local = store.audit_head()?;
             let rows = Link::new(&f, &cfg.terminal_id)?
                 .audit_mirror()

@@ -525,3 +525,64 @@ fn a_booth_whose_every_account_is_locked_cannot_serve() {
             .contains("nobody can sign in")
     );
 }
+
+/// A training booth with a `[fleet]` section for a booth role on a real cluster.
+fn fleet_booth(s: &crate::fleet::Server) -> Booth {
+    s.admin
+        .add_booth("nqz-1", "booth_nqz_1", "pwdoctor1", "NQZ")
+        .unwrap();
+    let b = booth_with(&format!(
+        "terminal_id = \"nqz-1\"\n\n[fleet]\nhost = \"127.0.0.1\"\nport = {}\n\
+         dbname = \"evisa_fleet\"\nuser = \"booth_nqz_1\"\ncredentials = \"fleet.pass\"\n\
+         connect_timeout_ms = 2000\n",
+        s.pg.port()
+    ));
+    let creds = b.dir.join("fleet.pass");
+    std::fs::write(&creds, "pwdoctor1\n").unwrap();
+    chmod(&creds, 0o600);
+    b
+}
+
+#[test]
+fn doctor_fleet_link_and_clock_pass_with_a_reachable_server() {
+    let s = crate::fleet::server();
+    let b = fleet_booth(&s);
+    let (code, v) = report(&b.config);
+    assert_eq!(check(&v, "fleet")["severity"], "pass", "{v}");
+    let d = check(&v, "fleet")["detail"].as_str().unwrap();
+    assert!(
+        d.contains("0 decision(s) waiting") && d.contains("0 open conflict(s)"),
+        "{d}"
+    );
+    assert_eq!(check(&v, "clock.fleet")["severity"], "pass", "{v}");
+    assert_eq!(code, 0, "{v}");
+}
+
+#[test]
+fn doctor_fleet_credentials_readable_by_others_fail_naming_the_file() {
+    let s = crate::fleet::server();
+    let b = fleet_booth(&s);
+    chmod(&b.dir.join("fleet.pass"), 0o644);
+    let (code, v) = report(&b.config);
+    assert_eq!(check(&v, "fleet")["severity"], "failure", "{v}");
+    let d = check(&v, "fleet")["detail"].as_str().unwrap();
+    assert!(d.contains("fleet.pass") && d.contains("chmod 600"), "{d}");
+    assert_eq!(code, 1, "{v}");
+}
+
+#[test]
+fn doctor_fleet_unreachable_server_warns_that_the_booth_serves_provisionally() {
+    let mut s = crate::fleet::server();
+    let b = fleet_booth(&s);
+    s.pg.stop().unwrap();
+    let (code, v) = report(&b.config);
+    let c = check(&v, "fleet");
+    assert_eq!(c["severity"], "warning", "{v}");
+    let d = c["detail"].as_str().unwrap();
+    assert!(
+        d.contains("unreachable") && d.contains("PROVISIONAL") && d.contains("waiting"),
+        "{d}"
+    );
+    assert_eq!(check(&v, "clock.fleet")["severity"], "warning", "{v}");
+    assert_eq!(code, 0, "the booth serves offline: {v}");
+}

@@ -477,3 +477,48 @@ fn fleet_kiosk_status_bar_provisional_notice_and_supervisor_conflicts() {
     let s = draw(&m);
     assert!(s.contains("fleet online") && !s.contains("CONFLICT"), "{s}");
 }
+
+#[test]
+fn fleet_status_on_a_booth_database_never_migrated_for_the_fleet_says_so() {
+    let s = server();
+    let b = s.booth("nqz-1", "NQZ", s.pg.port());
+    // The database as a booth made it before the fleet (schema 3): the fleet's tables
+    // do not exist yet.
+    {
+        let c = rusqlite::Connection::open(&b.db).unwrap();
+        c.execute_batch(
+            "DROP TABLE outbox; DROP TABLE fleet_crossings; DROP TABLE claim_intents;
+             DROP TABLE fleet_conflicts; DROP TABLE fleet_link; PRAGMA user_version = 3;",
+        )
+        .unwrap();
+    }
+    let before = std::fs::read(&b.db).unwrap();
+    for args in [
+        &["fleet", "status"][..],
+        &["fleet", "status", "--json"],
+        &["fleet", "conflicts"],
+    ] {
+        let o = b.evisa(args);
+        assert_ne!(o.status.code(), Some(0), "{}", text(&o));
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            err.contains("schema version 3")
+                && err.contains("not been migrated for the fleet")
+                && err.contains("evisa fleet sync"),
+            "{args:?}: {}",
+            text(&o)
+        );
+        assert!(!err.contains("no such table"), "{}", text(&o));
+    }
+    assert_eq!(std::fs::read(&b.db).unwrap(), before, "status only reads");
+    // The remedy it names works.
+    let o = b.evisa(&["fleet", "sync"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let o = b.evisa(&["fleet", "status"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("fleet link: online"),
+        "{}",
+        text(&o)
+    );
+}

@@ -648,6 +648,54 @@ fn an_update_imported_while_the_kiosk_serves_decides_the_next_traveller_without_
     assert!(rows[4].1.contains("ACCEPT"), "{}", rows[4].1);
 }
 
+/// Issue 12 item 3 through the fleet: a trust update published on the fleet's server
+/// reaches a running kiosk with its sync thread, verified against the booth's pinned
+/// root, and decides the next traveller without a restart.
+#[test]
+fn a_trust_update_published_on_the_fleet_decides_the_next_traveller_without_a_restart() {
+    let s = crate::fleet::server();
+    let (b, _keys) = crate::fleet_updates::updating_booth(&s, "nqz-1", "NQZ");
+    add_officer(&b.db, "O1", "officer", "1234");
+    let cfg_arg = b.config.to_str().unwrap();
+    let mut t = Pty::start(&["kiosk", "--config", cfg_arg, "--date", "2026-11-25"]);
+    sign_in(&mut t, "O1", "1234");
+    t.wait("the sample trust store and the fleet online", |s| {
+        s.contains("Officer O1") && s.contains("Trust store: 2 keys") && s.contains("fleet online")
+    });
+    let (qr, mrz) = (
+        fixture("unknown_key", "qr.txt"),
+        fixture("unknown_key", "mrz.txt"),
+    );
+    t.scan(&qr);
+    t.scan(&mrz);
+    let s1 = t.wait("REJECT UNKNOWN_KEY", |s| {
+        s.contains("✘ REJECT") && s.contains("UNKNOWN_KEY")
+    });
+    assert!(!s1.contains("✔ ACCEPT"), "{s1}");
+
+    let o = crate::fleet_updates::publish(&s, &crate::fleet_updates::update("trust-2.evu"));
+    assert!(o.status.success(), "{}", crate::fleet::text(&o));
+    let s2 = t.wait("the fleet's update in the running kiosk", |s| {
+        s.contains("Trust store: 3 keys")
+    });
+    assert!(!s2.contains("not loaded"), "{s2}");
+    t.scan(&qr);
+    t.scan(&mrz);
+    t.wait("ACCEPT with the key the fleet delivered", |s| {
+        s.contains("✔ ACCEPT") && s.contains("F5 all confirmed")
+    });
+    assert!(t.exited().is_none(), "the kiosk restarted");
+    t.leave();
+    t.wait_exit();
+    t.assert_restored();
+    let store = evisa_store::store::Store::open_read_only(&b.db).unwrap();
+    let last = store
+        .last_update_of(evisa_core::update::Kind::Trust)
+        .unwrap()
+        .expect("the fleet's trust update recorded");
+    assert_eq!(last.seq, 2);
+}
+
 /// A trust folder that changes under the running kiosk into one that does not load
 /// (here a key file that is not one, with a new update marker): the kiosk keeps
 /// deciding with the store it has and says so on the status bar; once the folder

@@ -10,6 +10,7 @@ mod cli;
 mod doctor;
 mod fleet;
 mod fleet_chaos;
+mod fleet_updates;
 mod foreign_db;
 mod hostile_cli;
 mod hostile_core;

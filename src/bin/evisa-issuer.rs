@@ -172,6 +172,16 @@ enum FleetServerCommand {
         #[arg(long)]
         credentials_out: PathBuf,
     },
+    /// Publish a signed update file (`.evu`) to every booth. It is verified first
+    /// against the root public key the booths pin; the booths verify it again.
+    Publish {
+        #[arg(long, env = "EVISA_FLEET_ADMIN")]
+        conn: String,
+        /// The update root's public key (PEM), as pinned by the booths.
+        #[arg(long)]
+        root_pub: PathBuf,
+        file: PathBuf,
+    },
 }
 
 fn fleet_server(c: FleetServerCommand) -> Result<ExitCode> {
@@ -205,6 +215,37 @@ fn fleet_server(c: FleetServerCommand) -> Result<ExitCode> {
             println!(
                 "booth {terminal_id} ({checkpoint}) added as role {role}; password in {}",
                 credentials_out.display()
+            );
+        }
+        FleetServerCommand::Publish {
+            conn,
+            root_pub,
+            file,
+        } => {
+            use std::io::Read as _;
+            let root = evisa_store::import::read_root_pub(&root_pub)?;
+            let mut bytes = Vec::new();
+            std::fs::File::open(&file)
+                .and_then(|f| {
+                    f.take(evisa_core::update::MAX_FILE as u64 + 1)
+                        .read_to_end(&mut bytes)
+                })
+                .with_context(|| format!("cannot read {}", file.display()))?;
+            // The same verification a booth makes; booths still make it themselves.
+            let update = evisa_core::update::parse(&bytes, &root)
+                .with_context(|| format!("{} is not a valid signed update", file.display()))?;
+            let kind = update.content.kind().as_str();
+            let (id, new) =
+                Admin::connect(&conn)?.publish_update(kind, update.seq, &update.sha256, &bytes)?;
+            println!(
+                "{} {kind} update #{} (issued {}) as fleet update {id}",
+                if new {
+                    "published"
+                } else {
+                    "already published:"
+                },
+                update.seq,
+                update.issued
             );
         }
     }

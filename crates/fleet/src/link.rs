@@ -60,6 +60,16 @@ pub(crate) fn mirror_row(r: &Row) -> MirrorRow {
     }
 }
 
+/// A signed update file as the server holds it: untrusted until the booth verified it.
+#[derive(Debug, Clone)]
+pub struct PublishedUpdate {
+    pub id: i64,
+    pub size: i64,
+    pub published_at: String,
+    /// `None` when the file is over the update format's cap.
+    pub bytes: Option<Vec<u8>>,
+}
+
 /// A booth's link to the server.
 pub struct Link {
     rt: tokio::runtime::Runtime,
@@ -67,6 +77,7 @@ pub struct Link {
     password: String,
     terminal_id: String,
     client: Option<Arc<Client>>,
+    updates: Option<crate::sync::UpdateTarget>,
 }
 
 fn movement(
@@ -118,6 +129,7 @@ impl Link {
             password,
             terminal_id: terminal_id.to_string(),
             client: None,
+            updates: None,
         })
     }
 
@@ -127,6 +139,17 @@ impl Link {
 
     pub fn config(&self) -> &FleetConfig {
         &self.cfg
+    }
+
+    /// Makes each sync fetch and apply the fleet's published updates to `target`.
+    /// Without it (no pinned update root) none is fetched: nothing could verify them.
+    pub fn with_updates(mut self, target: crate::sync::UpdateTarget) -> Self {
+        self.updates = Some(target);
+        self
+    }
+
+    pub fn updates(&self) -> Option<&crate::sync::UpdateTarget> {
+        self.updates.as_ref()
     }
 
     fn what(&self) -> String {
@@ -429,6 +452,64 @@ impl Link {
                 Ok((r.get::<_, i64>(1), m, r.get::<_, String>(2)))
             })
             .collect()
+    }
+
+    /// The first published update after `after` (its id), or none. A file larger
+    /// than the update format's cap comes without its bytes (`bytes: None`), so a
+    /// tampered server cannot make the booth hold more than one capped file.
+    pub fn next_update(&mut self, after: i64) -> Result<Option<PublishedUpdate>, LinkError> {
+        let cap = i32::try_from(evisa_core::update::MAX_FILE).unwrap_or(i32::MAX);
+        let row = self.call(Duration::from_secs(60), |c, w| async move {
+            c.query_opt(
+                "SELECT id, octet_length(bytes), to_char(published_at AT TIME ZONE 'UTC',
+                        'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),
+                        CASE WHEN octet_length(bytes) <= $2 THEN bytes END
+                   FROM published_updates WHERE id > $1 ORDER BY id LIMIT 1",
+                &[&after, &cap],
+            )
+            .await
+            .map_err(|e| LinkError::Db(w, describe(&e)))
+        })?;
+        let Some(r) = row else { return Ok(None) };
+        let id: i64 = r.get(0);
+        if id <= after {
+            return Err(LinkError::Malformed("published update id", id.to_string()));
+        }
+        let published_at: String = r.get(2);
+        if published_at.len() > 64 || published_at.chars().any(char::is_control) {
+            return Err(LinkError::Malformed("published update time", published_at));
+        }
+        let bytes: Option<Vec<u8>> = r.get(3);
+        if bytes
+            .as_ref()
+            .is_some_and(|b| b.len() > evisa_core::update::MAX_FILE)
+        {
+            return Err(LinkError::Malformed(
+                "published update",
+                format!("#{id} over the cap"),
+            ));
+        }
+        Ok(Some(PublishedUpdate {
+            id,
+            size: i64::from(r.get::<_, i32>(1)),
+            published_at,
+            bytes,
+        }))
+    }
+
+    /// The server's clock (Unix seconds) and the fleet's conflict count, in one round
+    /// trip within the connect timeout: what `evisa doctor` asks.
+    pub fn server_clock_and_conflicts(&mut self) -> Result<(f64, i64), LinkError> {
+        let row = self.call(self.cfg.connect_timeout, |c, w| async move {
+            c.query_one(
+                "SELECT extract(epoch FROM clock_timestamp())::float8,
+                        (SELECT count(*) FROM conflicts)",
+                &[],
+            )
+            .await
+            .map_err(|e| LinkError::Db(w, describe(&e)))
+        })?;
+        Ok((row.get(0), row.get(1)))
     }
 
     /// Every conflict of the fleet, oldest first.

@@ -107,6 +107,22 @@ const MIGRATIONS: &[&str] = &[
     CREATE POLICY booth_add ON audit_mirror FOR INSERT TO evisa_booth
         WITH CHECK (terminal_id = fleet_me());
     "#,
+    // 2: signed update files published by the ministry's operators. Booths may only
+    // read them, and never trust them for being here: each booth verifies every file
+    // against its own pinned root key, exactly as a file import.
+    r#"
+    CREATE TABLE published_updates (
+        id bigserial PRIMARY KEY,
+        kind text NOT NULL CHECK (kind IN ('trust', 'revoked_visas')),
+        seq bigint NOT NULL CHECK (seq >= 1),
+        sha256 bytea NOT NULL UNIQUE,
+        bytes bytea NOT NULL,
+        published_at timestamptz NOT NULL DEFAULT now()
+    );
+    REVOKE ALL ON published_updates FROM PUBLIC;
+    REVOKE ALL ON SEQUENCE published_updates_id_seq FROM PUBLIC;
+    GRANT SELECT ON published_updates TO evisa_booth;
+    "#,
 ];
 
 pub const SCHEMA_VERSION: i32 = MIGRATIONS.len() as i32;
@@ -279,6 +295,36 @@ impl Admin {
     /// Runs statements (no results): for set-up and tests.
     pub fn execute(&self, sql: &str) -> Result<(), AdminError> {
         Ok(self.rt.block_on(self.client.batch_execute(sql))?)
+    }
+
+    /// Publishes a signed update file to the booths; returns its id, or the id it
+    /// already had (publishing the same file again changes nothing). The caller has
+    /// verified it (`evisa-issuer fleet-server publish`); booths verify it again.
+    pub fn publish_update(
+        &self,
+        kind: &str,
+        seq: u64,
+        sha256: &[u8],
+        bytes: &[u8],
+    ) -> Result<(i64, bool), AdminError> {
+        let seq = i64::try_from(seq).map_err(|_| AdminError::Invalid {
+            what: "update sequence",
+            value: seq.to_string(),
+            problem: "is too large",
+        })?;
+        let row = self.rt.block_on(self.client.query_opt(
+            "INSERT INTO published_updates (kind, seq, sha256, bytes) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (sha256) DO NOTHING RETURNING id",
+            &[&kind, &seq, &sha256, &bytes],
+        ))?;
+        if let Some(r) = row {
+            return Ok((r.get(0), true));
+        }
+        let r = self.rt.block_on(self.client.query_one(
+            "SELECT id FROM published_updates WHERE sha256 = $1",
+            &[&sha256],
+        ))?;
+        Ok((r.get(0), false))
     }
 
     /// One integer from a query: for tests and the bench's checks.

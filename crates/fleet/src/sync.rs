@@ -4,7 +4,7 @@
 //! interrupt at any point: the server's keys make a replay change nothing, and the
 //! booth marks rows pushed only after the server committed them.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -30,6 +30,17 @@ pub enum SyncError {
     Store(#[from] StoreError),
 }
 
+/// Where the fleet's published updates are applied: what `evisa update import`
+/// takes from the booth's configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpdateTarget {
+    /// The pinned root public key (`update_root_key`).
+    pub root_pub: PathBuf,
+    /// The trust folder (`trust_store`).
+    pub keys_dir: PathBuf,
+    pub training: bool,
+}
+
 /// What one cycle did.
 #[derive(Debug, Clone, Default)]
 pub struct SyncReport {
@@ -38,6 +49,12 @@ pub struct SyncReport {
     pub mirrored: usize,
     pub pulled: usize,
     pub conflicts: Vec<Conflict>,
+    /// Updates from the fleet applied: (kind, seq).
+    pub applied: Vec<(String, u64)>,
+    /// Updates from the fleet refused: (published id, why).
+    pub refused: Vec<(i64, String)>,
+    /// An update this booth could not apply yet (its own problem), retried next cycle.
+    pub pending: Option<String>,
 }
 
 /// One cycle; the link state records the outcome either way.
@@ -92,7 +109,120 @@ fn cycle(link: &mut Link, store: &mut Store) -> Result<SyncReport, SyncError> {
             break;
         }
     }
+    if let Some(target) = link.updates().cloned() {
+        apply_updates(link, store, &target, &mut report)?;
+    }
     Ok(report)
+}
+
+/// Fetches the published updates after the booth's cursor, one at a time, and
+/// applies each exactly as `evisa update import` does (crates/store/src/import.rs):
+/// the server is never trusted, the booth's pinned root key is. A refused update is
+/// recorded once (audit row, link state) and the cursor moves past it, so it is never
+/// fetched again; an operational failure (the booth's root key, disk, database) is
+/// noted in the link state and leaves the cursor, and the next cycle retries.
+fn apply_updates(
+    link: &mut Link,
+    store: &mut Store,
+    target: &UpdateTarget,
+    report: &mut SyncReport,
+) -> Result<(), SyncError> {
+    use sha2::{Digest, Sha256};
+    loop {
+        let cursor = store.link_state()?.updates_cursor;
+        let Some(u) = link.next_update(cursor)? else {
+            return Ok(());
+        };
+        let now = kazakhstan_now_rfc3339();
+        let Some(bytes) = &u.bytes else {
+            let why = format!(
+                "update file is {} bytes, more than the {} accepted",
+                u.size,
+                evisa_core::update::MAX_FILE
+            );
+            refuse(store, &u, &why, None, &now)?;
+            report.refused.push((u.id, why));
+            continue;
+        };
+        let sha = Sha256::digest(bytes);
+        // Applied already (a cycle killed before its cursor moved, or the same file
+        // imported from removable media): not a replay to report.
+        if store.update_with_sha256(sha.as_slice())?.is_some() {
+            store.note_update_seen(u.id)?;
+            continue;
+        }
+        match evisa_store::import::import_bytes(
+            bytes,
+            &target.root_pub,
+            target.training,
+            store,
+            &target.keys_dir,
+            &now,
+            None,
+        ) {
+            Ok(done) => {
+                store.note_update_seen(u.id)?;
+                report
+                    .applied
+                    .push((done.kind.as_str().to_string(), done.seq));
+            }
+            // Another sync of this booth (the kiosk's thread and `evisa fleet sync`)
+            // applied this very file meanwhile: its replay is no refusal.
+            Err(e) if e.is_rejection() && store.update_with_sha256(sha.as_slice())?.is_some() => {
+                store.note_update_seen(u.id)?;
+            }
+            Err(e) if e.is_rejection() => {
+                let why = e.to_string();
+                refuse(store, &u, &why, Some(&evisa_core::trust::hex(&sha)), &now)?;
+                report.refused.push((u.id, why));
+            }
+            Err(e) => {
+                // The booth's own problem (its root key, disk, database), not the
+                // file's: the link is fine and the update is not refused. Retried at
+                // the next cycle; pushes and pulls go on meanwhile.
+                let note = format!(
+                    "update #{} published {} not applied yet, retried at each sync: {e}",
+                    u.id, u.published_at
+                );
+                tracing::warn!("{note}");
+                store.note_update_pending(&note)?;
+                report.pending = Some(note);
+                return Ok(());
+            }
+        }
+    }
+}
+
+fn refuse(
+    store: &mut Store,
+    u: &crate::link::PublishedUpdate,
+    why: &str,
+    sha256: Option<&str>,
+    now: &str,
+) -> Result<(), StoreError> {
+    let details = serde_json::json!({
+        "source": "fleet",
+        "published_id": u.id,
+        "published_at": u.published_at,
+        "size": u.size,
+        "sha256": sha256,
+        "reason": why,
+    });
+    let note = format!(
+        "update #{} published {} refused, nothing changed: {why}",
+        u.id, u.published_at
+    );
+    store.note_update_refused(
+        u.id,
+        &note,
+        &evisa_store::store::AuditEvent {
+            kind: evisa_store::audit::AuditKind::UpdateRefused,
+            officer: None,
+            terminal: None,
+            at: now,
+            details: &details,
+        },
+    )
 }
 
 /// Repeats [`sync_once`] every interval until `stop` is set, on its own connection

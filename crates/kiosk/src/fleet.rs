@@ -61,9 +61,15 @@ pub fn spawn(
     cfg: &FleetConfig,
     terminal_id: &str,
     db: &std::path::Path,
+    updates: Option<sync::UpdateTarget>,
     tx: UnboundedSender<Message>,
 ) -> Result<SyncThread, evisa_fleet::LinkError> {
+    // Fleet updates land in the trust folder and `applied_updates`; the worker's
+    // UpdateWatch reloads the trust store between two travellers.
     let mut link = Link::new(cfg, terminal_id)?;
+    if let Some(t) = updates {
+        link = link.with_updates(t);
+    }
     let db = db.to_path_buf();
     let stop = Arc::new(AtomicBool::new(false));
     let s = stop.clone();

@@ -444,8 +444,20 @@ async fn event_loop(
     start_sources(&cfg.sources, scan_tx.clone());
     let fleet_sync = match (&cfg.fleet, terminal.fleet.is_some()) {
         (Some(f), true) => Some(
-            crate::fleet::spawn(f, &cfg.terminal_id, &cfg.database, msg_tx.clone())
-                .map_err(|e| KioskError::Usage(e.to_string()))?,
+            crate::fleet::spawn(
+                f,
+                &cfg.terminal_id,
+                &cfg.database,
+                cfg.update_root_key
+                    .clone()
+                    .map(|root_pub| evisa_fleet::sync::UpdateTarget {
+                        root_pub,
+                        keys_dir: cfg.trust_store.clone(),
+                        training: cfg.training,
+                    }),
+                msg_tx.clone(),
+            )
+            .map_err(|e| KioskError::Usage(e.to_string()))?,
         ),
         _ => None,
     };

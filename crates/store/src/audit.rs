@@ -90,12 +90,15 @@ pub enum AuditKind {
     SettingsChange,
     /// A signed update applied.
     UpdateImport,
+    /// A signed update delivered by the fleet and refused (bad signature, replay,
+    /// policy): recorded once, nothing changed.
+    UpdateRefused,
     /// A decision left open when the kiosk was closed or shut down.
     Abandoned,
 }
 
 impl AuditKind {
-    pub const ALL: [AuditKind; 11] = [
+    pub const ALL: [AuditKind; 12] = [
         AuditKind::Verdict,
         AuditKind::Crossing,
         AuditKind::SignIn,
@@ -106,6 +109,7 @@ impl AuditKind {
         AuditKind::ChecklistRefuse,
         AuditKind::SettingsChange,
         AuditKind::UpdateImport,
+        AuditKind::UpdateRefused,
         AuditKind::Abandoned,
     ];
 
@@ -121,6 +125,7 @@ impl AuditKind {
             AuditKind::ChecklistRefuse => "checklist_refuse",
             AuditKind::SettingsChange => "settings_change",
             AuditKind::UpdateImport => "update_import",
+            AuditKind::UpdateRefused => "update_refused",
             AuditKind::Abandoned => "abandoned",
         }
     }

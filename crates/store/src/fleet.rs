@@ -101,6 +101,13 @@ pub struct LinkState {
     /// Audit rows already mirrored centrally.
     pub audit_pushed: i64,
     pub conflicts: i64,
+    /// The id of the last update fetched from the fleet (applied or refused).
+    pub updates_cursor: i64,
+    /// The last update from the fleet this booth refused, and why.
+    pub update_refused: Option<String>,
+    /// An update from the fleet this booth could not apply for a reason of its own
+    /// (its pinned root key, disk, database): retried at each sync until it applies.
+    pub update_pending: Option<String>,
 }
 
 /// One audit row as mirrored: with its chain hashes.
@@ -173,6 +180,11 @@ pub(crate) const MIGRATION: &str = "
         audit_pushed INTEGER NOT NULL DEFAULT 0
     );
     INSERT INTO fleet_link (id) VALUES (1);";
+
+pub(crate) const MIGRATION_UPDATES: &str = "
+    ALTER TABLE fleet_link ADD COLUMN updates_cursor INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE fleet_link ADD COLUMN update_refused TEXT;
+    ALTER TABLE fleet_link ADD COLUMN update_pending TEXT;";
 
 fn dir(s: &str) -> Result<Direction, StoreError> {
     Direction::parse(s).ok_or(StoreError::Corrupt {
@@ -479,11 +491,52 @@ impl Store {
         Ok(())
     }
 
+    /// Moves the cursor of the fleet's published updates past `id` (applied, or
+    /// already held). Never moves it back.
+    pub fn note_update_seen(&mut self, id: i64) -> Result<(), StoreError> {
+        self.conn().execute(
+            "UPDATE fleet_link SET updates_cursor = max(updates_cursor, ?1), update_pending = NULL
+             WHERE id = 1",
+            params![id],
+        )?;
+        Ok(())
+    }
+
+    /// Notes an update from the fleet that could not be applied yet (the booth's own
+    /// problem: nothing is audited, the cursor stays, the next sync retries).
+    pub fn note_update_pending(&mut self, note: &str) -> Result<(), StoreError> {
+        self.conn().execute(
+            "UPDATE fleet_link SET update_pending = ?1 WHERE id = 1",
+            params![note],
+        )?;
+        Ok(())
+    }
+
+    /// Records a refused update from the fleet, in one transaction: its audit row, the
+    /// cursor past it (it is never fetched again) and the link state's note.
+    pub fn note_update_refused(
+        &mut self,
+        id: i64,
+        note: &str,
+        audit: &crate::store::AuditEvent<'_>,
+    ) -> Result<(), StoreError> {
+        let tx = self.write()?;
+        tx.append_audit(audit)?;
+        tx.conn().execute(
+            "UPDATE fleet_link SET updates_cursor = max(updates_cursor, ?1), update_refused = ?2,
+                 update_pending = NULL
+             WHERE id = 1",
+            params![id, note],
+        )?;
+        tx.commit()
+    }
+
     /// The link's state, the queue's length and the number of conflicts.
     pub fn link_state(&self) -> Result<LinkState, StoreError> {
         let c = self.conn();
         let mut s = c.query_row(
-            "SELECT online, last_online, offline_since, last_error, last_sync, audit_pushed
+            "SELECT online, last_online, offline_since, last_error, last_sync, audit_pushed,
+                    updates_cursor, update_refused, update_pending
              FROM fleet_link WHERE id = 1",
             [],
             |r| {
@@ -494,6 +547,9 @@ impl Store {
                     last_error: r.get(3)?,
                     last_sync: r.get(4)?,
                     audit_pushed: r.get(5)?,
+                    updates_cursor: r.get(6)?,
+                    update_refused: r.get(7)?,
+                    update_pending: r.get(8)?,
                     ..LinkState::default()
                 })
             },

@@ -117,6 +117,24 @@ pub fn import_file(
     import(&update, store, keys_dir, now, officer)
 }
 
+/// The same checks and apply as [`import_file`], for an update that arrived as bytes
+/// (pulled from the fleet): the pinned root key, the size cap, the signature, the
+/// content policy, then [`import`] (replay check, atomic apply).
+pub fn import_bytes(
+    bytes: &[u8],
+    root_pub: &Path,
+    training: bool,
+    store: &mut Store,
+    keys_dir: &Path,
+    now: &str,
+    officer: Option<&str>,
+) -> Result<Imported, ImportError> {
+    let root = load_root_pub(root_pub, training, &mut |w| tracing::warn!("{w}"))?;
+    let update = parse(bytes, &root)?;
+    check_content_policy(&update, training)?;
+    import(&update, store, keys_dir, now, officer)
+}
+
 /// What a terminal does with its trust folder at start: removes staging folders that
 /// killed imports left beside it ([`clean_stale_staging`]) and applies the trust
 /// policy to the loaded store ([`TrustStore::check_policy`]).

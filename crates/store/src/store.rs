@@ -209,6 +209,9 @@ const MIGRATIONS: &[&str] = &[
     // 4: the fleet's outbox, pulled crossings, claim intents, conflicts and link state
     // (owned by `fleet`).
     crate::fleet::MIGRATION,
+    // 5: the cursor of the fleet's published updates, and the last one refused
+    // (owned by `fleet`).
+    crate::fleet::MIGRATION_UPDATES,
 ];
 
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -644,6 +647,11 @@ impl Store {
         kind: evisa_core::update::Kind,
     ) -> Result<Option<AppliedUpdate>, StoreError> {
         self.query_update("WHERE kind = ?1 ORDER BY seq DESC LIMIT 1", [kind.as_str()])
+    }
+
+    /// The applied update whose file has this SHA-256, if any.
+    pub fn update_with_sha256(&self, sha256: &[u8]) -> Result<Option<AppliedUpdate>, StoreError> {
+        self.query_update("WHERE sha256 = ?1 LIMIT 1", [sha256])
     }
 
     fn query_update<P: rusqlite::Params>(
