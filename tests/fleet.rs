@@ -522,3 +522,30 @@ fn fleet_status_on_a_booth_database_never_migrated_for_the_fleet_says_so() {
         text(&o)
     );
 }
+
+/// The server is a network peer: a tampered schema (a column of another type than the
+/// booth asks for) gives the booth an error and a provisional decision, never a panic.
+#[test]
+fn fleet_tampered_server_column_type_is_an_error_and_a_provisional_decision_not_a_panic() {
+    let s = server();
+    let port = s.pg.port();
+    let b1 = s.booth("nqz-1", "NQZ", port);
+    let b2 = s.booth("nqz-2", "NQZ", port);
+    let o = b2.record("overstay", "2026-11-01", "entry");
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    s.admin
+        .execute(
+            "ALTER TABLE crossings ALTER COLUMN recorded_at TYPE bigint USING 7;
+             ALTER TABLE entry_claims ALTER COLUMN claimed_at TYPE bigint USING 7",
+        )
+        .unwrap();
+    let e = b1.link().lookup("EV26KZ0012345").unwrap_err().to_string();
+    assert!(e.contains("malformed"), "{e}");
+    let o = b1.record("overstay", "2026-11-01", "entry");
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("PROVISIONAL"),
+        "{}",
+        text(&o)
+    );
+}

@@ -56,10 +56,13 @@ fn spawn(b: &Booth, sync: bool) -> Child {
 }
 
 /// Kills the child after `after` unless it finished first; true when it completed.
-fn kill_after(mut child: Child, after: Duration) -> bool {
+/// A completed run's duration updates `typical`, so the kill moments below track how
+/// fast this machine runs a booth process instead of assuming fixed times.
+fn kill_after(mut child: Child, after: Duration, typical: &mut Duration) -> bool {
     let start = Instant::now();
     loop {
         if let Some(status) = child.try_wait().unwrap() {
+            *typical = start.elapsed();
             return status.code().is_some();
         }
         if start.elapsed() >= after {
@@ -67,8 +70,13 @@ fn kill_after(mut child: Child, after: Duration) -> bool {
             let _ = child.wait();
             return false;
         }
-        std::thread::sleep(Duration::from_millis(2));
+        std::thread::sleep(Duration::from_millis(1));
     }
+}
+
+/// A random moment within a typical run: the process is killed part-way through.
+fn moment(rng: &mut Rng, typical: Duration) -> Duration {
+    Duration::from_micros(rng.below(typical.as_micros().max(1000) as u64))
 }
 
 #[test]
@@ -92,32 +100,35 @@ fn fleet_sigkill_and_server_crash_lose_and_duplicate_no_decision() {
     let mut kills = 0;
     let mut crashes = 0;
     let mut round = 0;
-    while (kills < 50 || crashes < 10) && round < 300 {
+    let (mut decide, mut sync) = (Duration::from_millis(300), Duration::from_millis(80));
+    while (kills < 50 || crashes < 10) && round < 1000 {
         round += 1;
         let i = round % 2;
         let b = &booths[i];
         // A decision, sometimes cut short.
         let d = spawn(b, false);
         let patience = if rng.below(2) == 0 {
-            rng.below(300)
+            moment(&mut rng, decide)
         } else {
-            10_000
+            Duration::from_secs(10)
         };
-        if kill_after(d, Duration::from_millis(patience)) {
+        if kill_after(d, patience, &mut decide) {
             completed[i] += 1;
         } else {
             kills += 1;
         }
         // A sync killed at a random moment.
         let c = spawn(b, true);
-        if !kill_after(c, Duration::from_millis(rng.below(80))) {
+        if !kill_after(c, moment(&mut rng, sync), &mut sync) {
             kills += 1;
         }
         if round % 5 == 4 && crashes < 10 {
             s.pg.crash().unwrap();
             crashes += 1;
             // A decision while the server is down: provisional, queued.
-            if kill_after(spawn(b, false), Duration::from_secs(10)) {
+            // (Its time, with the server down, is not a typical decision's.)
+            let mut offline = Duration::ZERO;
+            if kill_after(spawn(b, false), Duration::from_secs(10), &mut offline) {
                 completed[i] += 1;
             }
             s.pg.restart().unwrap();

@@ -29,6 +29,9 @@ pub enum LinkError {
     Io(#[from] std::io::Error),
 }
 
+/// Crossings of one visa believed from the server.
+const LOOKUP_MAX: usize = 1000;
+
 /// Rows pulled per round trip.
 pub const PULL_BATCH: i64 = 2000;
 
@@ -43,21 +46,29 @@ pub fn describe(e: &tokio_postgres::Error) -> String {
     }
 }
 
+/// A column of a row the server sent, of the type the query asked for. The server is a
+/// network peer: a tampered schema that changes a column's type is an error here, where
+/// `Row::get` would panic the booth's sync.
+fn col<'a, T: tokio_postgres::types::FromSql<'a>>(r: &'a Row, i: usize) -> Result<T, LinkError> {
+    r.try_get(i)
+        .map_err(|e| LinkError::Malformed("row", format!("column {i}: {e}")))
+}
+
 pub(crate) const MIRROR_SELECT: &str =
     "SELECT seq, at, kind, officer, terminal, details, prev_hash, hash
      FROM audit_mirror WHERE terminal_id = $1 ORDER BY seq";
 
-pub(crate) fn mirror_row(r: &Row) -> MirrorRow {
-    MirrorRow {
-        seq: r.get(0),
-        at: r.get(1),
-        kind: r.get(2),
-        officer: r.get(3),
-        terminal: r.get(4),
-        details: r.get(5),
-        prev_hash: r.get(6),
-        hash: r.get(7),
-    }
+pub(crate) fn mirror_row(r: &Row) -> Result<MirrorRow, LinkError> {
+    Ok(MirrorRow {
+        seq: col(r, 0)?,
+        at: col(r, 1)?,
+        kind: col(r, 2)?,
+        officer: col(r, 3)?,
+        terminal: col(r, 4)?,
+        details: col(r, 5)?,
+        prev_hash: col(r, 6)?,
+        hash: col(r, 7)?,
+    })
 }
 
 /// A signed update file as the server holds it: untrusted until the booth verified it.
@@ -214,21 +225,30 @@ impl Link {
                    FROM entry_claims c
                   WHERE c.visa_number = $1 AND c.terminal_id <> $2 AND NOT EXISTS (
                         SELECT 1 FROM crossings x
-                         WHERE x.terminal_id = c.terminal_id AND x.claim_id = c.claim_id)",
-                &[&visa, &me],
+                         WHERE x.terminal_id = c.terminal_id AND x.claim_id = c.claim_id)
+                 LIMIT $3",
+                &[&visa, &me, &(LOOKUP_MAX as i64 + 1)],
             )
             .await
             .map_err(|e| LinkError::Db(w, describe(&e)))
         })?;
+        // One visa has a handful of crossings; a server that sends more is not believed
+        // (the booth then decides provisionally, as when the server is unreachable).
+        if rows.len() > LOOKUP_MAX {
+            return Err(LinkError::Malformed(
+                "visa lookup",
+                format!("{visa_number}: over {LOOKUP_MAX} crossings"),
+            ));
+        }
         rows.iter()
             .map(|r| {
                 movement(
                     "crossing",
-                    r.get(0),
-                    r.get::<_, &str>(1),
-                    r.get::<_, &str>(2),
-                    r.get(3),
-                    r.get(4),
+                    col(r, 0)?,
+                    col::<&str>(r, 1)?,
+                    col::<&str>(r, 2)?,
+                    col(r, 3)?,
+                    col(r, 4)?,
                 )
             })
             .collect()
@@ -443,13 +463,13 @@ impl Link {
             .map(|r| {
                 let m = movement(
                     "crossing",
-                    r.get(0),
-                    r.get::<_, &str>(3),
-                    r.get::<_, &str>(4),
-                    r.get(5),
-                    r.get(6),
+                    col(r, 0)?,
+                    col::<&str>(r, 3)?,
+                    col::<&str>(r, 4)?,
+                    col(r, 5)?,
+                    col(r, 6)?,
                 )?;
-                Ok((r.get::<_, i64>(1), m, r.get::<_, String>(2)))
+                Ok((col::<i64>(r, 1)?, m, col::<String>(r, 2)?))
             })
             .collect()
     }
@@ -471,15 +491,15 @@ impl Link {
             .map_err(|e| LinkError::Db(w, describe(&e)))
         })?;
         let Some(r) = row else { return Ok(None) };
-        let id: i64 = r.get(0);
+        let id: i64 = col(&r, 0)?;
         if id <= after {
             return Err(LinkError::Malformed("published update id", id.to_string()));
         }
-        let published_at: String = r.get(2);
+        let published_at: String = col(&r, 2)?;
         if published_at.len() > 64 || published_at.chars().any(char::is_control) {
             return Err(LinkError::Malformed("published update time", published_at));
         }
-        let bytes: Option<Vec<u8>> = r.get(3);
+        let bytes: Option<Vec<u8>> = col(&r, 3)?;
         if bytes
             .as_ref()
             .is_some_and(|b| b.len() > evisa_core::update::MAX_FILE)
@@ -491,7 +511,7 @@ impl Link {
         }
         Ok(Some(PublishedUpdate {
             id,
-            size: i64::from(r.get::<_, i32>(1)),
+            size: i64::from(col::<i32>(&r, 1)?),
             published_at,
             bytes,
         }))
@@ -509,7 +529,7 @@ impl Link {
             .await
             .map_err(|e| LinkError::Db(w, describe(&e)))
         })?;
-        Ok((row.get(0), row.get(1)))
+        Ok((col(&row, 0)?, col(&row, 1)?))
     }
 
     /// Every conflict of the fleet, oldest first.
@@ -524,19 +544,20 @@ impl Link {
             .await
             .map_err(|e| LinkError::Db(w, describe(&e)))
         })?;
-        Ok(rows
-            .iter()
-            .map(|r| Conflict {
-                terminal_id: r.get(0),
-                local_seq: r.get(1),
-                visa_number: r.get(2),
-                ordinal: i64::from(r.get::<_, i32>(3)),
-                winner_terminal: r.get(4),
-                winner_checkpoint: r.get(5),
-                winner_date: r.get(6),
-                detected_at: r.get(7),
+        rows.iter()
+            .map(|r| {
+                Ok(Conflict {
+                    terminal_id: col(r, 0)?,
+                    local_seq: col(r, 1)?,
+                    visa_number: col(r, 2)?,
+                    ordinal: i64::from(col::<i32>(r, 3)?),
+                    winner_terminal: col(r, 4)?,
+                    winner_checkpoint: col(r, 5)?,
+                    winner_date: col(r, 6)?,
+                    detected_at: col(r, 7)?,
+                })
             })
-            .collect())
+            .collect()
     }
 
     /// This booth's audit chain as mirrored on the server, oldest first.
@@ -547,7 +568,7 @@ impl Link {
                 .await
                 .map_err(|e| LinkError::Db(w, describe(&e)))
         })?;
-        Ok(rows.iter().map(mirror_row).collect())
+        rows.iter().map(mirror_row).collect()
     }
 
     /// Runs a statement as this booth's role: what the least-privilege test tries.
@@ -617,7 +638,7 @@ async fn claim_on(
                 LinkError::Malformed("entry claim", format!("{visa} #{ordinal} vanished"))
             })?,
     };
-    let (t, k): (String, i64) = (holder.get(0), holder.get(1));
+    let (t, k): (String, i64) = (col(&holder, 0)?, col(&holder, 1)?);
     if t == me && k == claim_id {
         return Ok(ClaimOutcome::Won);
     }
@@ -625,8 +646,8 @@ async fn claim_on(
         "entry claim",
         t,
         "entry",
-        holder.get::<_, &str>(3),
-        holder.get(2),
-        holder.get(4),
+        col::<&str>(&holder, 3)?,
+        col(&holder, 2)?,
+        col(&holder, 4)?,
     )?))
 }

@@ -142,6 +142,8 @@ pub enum AdminError {
     #[error("fleet server: timed out")]
     Timeout,
     #[error(transparent)]
+    Link(#[from] crate::link::LinkError),
+    #[error(transparent)]
     Io(#[from] std::io::Error),
 }
 
@@ -341,6 +343,9 @@ impl Admin {
             self.client
                 .query(crate::link::MIRROR_SELECT, &[&terminal_id]),
         )?;
-        Ok(rows.iter().map(crate::link::mirror_row).collect())
+        rows.iter()
+            .map(crate::link::mirror_row)
+            .collect::<Result<_, _>>()
+            .map_err(AdminError::from)
     }
 }
