@@ -13,13 +13,14 @@ pub mod framer;
 mod grid;
 pub mod image_file;
 pub mod mrzlines;
+mod qrdata;
 pub mod serial;
 pub mod sim;
 pub mod wedge;
 
 pub use decode::{
-    DecodeOptions, Decoded, debug_bitmap, debug_report, debug_timings, decode_all, decode_frame,
-    locate_code,
+    CrossCheck, DecodeOptions, Decoded, cross_check, debug_bitmap, debug_report, debug_timings,
+    decode_all, decode_frame, locate_code,
 };
 
 /// Live state of a scan source.
