@@ -78,7 +78,7 @@ fn images_under(dir: &std::path::Path, out: &mut Vec<PathBuf>) {
                 .and_then(|e| e.to_str())
                 .map(str::to_ascii_lowercase)
                 .as_deref(),
-            Some("png" | "jpg" | "jpeg")
+            Some("png" | "jpg" | "jpeg" | "webp")
         ) {
             out.push(p);
         }
@@ -100,6 +100,9 @@ fn cross_check_dirs(dirs: &[PathBuf]) {
             continue;
         };
         let c = evisa_scan::cross_check(&img.to_luma8(), &opts);
+        for t in &c.ours_only_texts {
+            println!("OURS-ONLY {}: {t:?}", f.display());
+        }
         for (a, b) in &c.disagreements {
             println!("DISAGREE {}: ours {a:?} rqrr {b:?}", f.display());
         }

@@ -454,6 +454,8 @@ pub struct CrossCheck {
     pub both: usize,
     /// Read by the project's decoder only.
     pub ours_only: usize,
+    /// Those texts (lossy UTF-8), to check against the image's label.
+    pub ours_only_texts: Vec<String>,
     /// Read by rqrr's decoder only (ours refused; the pipeline falls back).
     pub rqrr_only: usize,
     /// Read by both with different bytes: (ours, rqrr's), lossy UTF-8. Must stay empty.
@@ -493,7 +495,11 @@ fn cross_record(dim: usize, dark: &[bool]) {
                     String::from_utf8_lossy(&a).into_owned(),
                     String::from_utf8_lossy(&b).into_owned(),
                 )),
-                (Some(_), None) => x.ours_only += 1,
+                (Some(a), None) => {
+                    x.ours_only += 1;
+                    x.ours_only_texts
+                        .push(String::from_utf8_lossy(&a).into_owned());
+                }
                 (None, Some(_)) => x.rqrr_only += 1,
                 (None, None) => {}
             }

@@ -57,6 +57,7 @@ pub use camera::{
 };
 pub use framer::{LineFramer, MrzFramer, strip_aim};
 pub use image_file::decode_image;
+pub use qrdata::{GridError, decode_grid};
 pub use serial::{CancelToken, SerialConfig, spawn_barcode_scanner, spawn_mrz_reader};
 pub use sim::{simulate, standin_page, standin_payload};
 pub use wedge::WedgeAssembler;

@@ -406,8 +406,9 @@ fn build_positions(version: usize) -> Vec<(u8, u8)> {
     out
 }
 
-/// Decode a module matrix (row-major, `true` = dark), trying the mirrored
-/// reading too as rqrr does. Returns the payload bytes.
+/// Decode a module matrix (row-major, `true` = dark, side `dim` = 17 + 4 ×
+/// version), trying the mirrored reading too as rqrr does. Returns the
+/// payload bytes (byte segments raw, ECI designators dropped, kanji as Shift JIS).
 pub fn decode_grid(dim: usize, dark: &[bool]) -> Result<Vec<u8>, GridError> {
     if !(21..=177).contains(&dim) || !(dim - 17).is_multiple_of(4) || dark.len() != dim * dim {
         return Err(GridError::Size);
