@@ -657,6 +657,12 @@ pub fn debug_timings(img: &GrayImage) -> Vec<(&'static str, f64)> {
             for _ in 0..20 {
                 let _ = decode_matrix(dim, &dark, "t");
             }
+            v.push(("grid decode (x20)", t.elapsed().as_secs_f64() * 1e3));
+            let t = Instant::now();
+            for _ in 0..20 {
+                let mut sink = Vec::new();
+                let _ = grid::to_rqrr(dim, &dark).decode_to(&mut sink);
+            }
             v.push(("rqrr decode (x20)", t.elapsed().as_secs_f64() * 1e3));
             let t = Instant::now();
             for _ in 0..20 {
