@@ -1,7 +1,7 @@
 //! Decode pipeline behaviour: panics contained, several codes per frame,
 //! inverted codes, the time budget with an injected clock.
 
-use evisa_scan::{DecodeOptions, decode_all, decode_frame};
+use evisa_scan::{DecodeOptions, cross_check, decode_all, decode_frame};
 use image::{GrayImage, Luma};
 use qrcode::{EcLevel, QrCode};
 use std::path::Path;
@@ -137,4 +137,32 @@ fn budget_stops_after_the_first_attempt() {
     };
     assert_eq!(decode_frame(&img, &tight), None);
     assert!(decode_frame(&img, &no_budget()).is_some());
+}
+
+/// Guards the own grid decoder against wrong reads: on every matrix the
+/// pipeline samples from simulator frames (all categories, damaged ones
+/// included), whenever both it and rqrr read a text, the texts are equal.
+#[test]
+fn own_grid_decoder_agrees_with_rqrr_on_every_simulator_grid() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let payload = evisa_scan::standin_payload(7);
+    let page = evisa_scan::standin_page(&payload);
+    let frames = evisa_scan::simulate(&page, &payload, dir.path(), 1, 7).expect("simulate");
+    let (mut grids, mut both) = (0, 0);
+    for f in &frames {
+        let img = image::open(f).expect("frame").to_luma8();
+        let c = cross_check(&img, &no_budget());
+        assert!(
+            c.disagreements.is_empty(),
+            "{}: {:?}",
+            f.display(),
+            c.disagreements
+        );
+        grids += c.grids;
+        both += c.both;
+    }
+    assert!(
+        grids > 0 && both > 0,
+        "no grid reached the decoders ({grids}, {both})"
+    );
 }

@@ -2,7 +2,9 @@
 //! `cargo run --release --example decode_bench -- [--plain] [--missed] DIR…`
 //! (`--plain` = plain rqrr baseline; `--missed` lists unread images;
 //! `--budget MS` = per-frame time budget, default none;
-//! `--sim DIR N SEED` first writes N simulator frames per category of the stand-in page).
+//! `--sim DIR N SEED` first writes N simulator frames per category of the stand-in page;
+//! `--cross-check` runs the project's grid decoder and rqrr's on every matrix the
+//! pipeline samples and prints how often they agree; any disagreement is an error).
 
 use evisa_scan::bench::{BenchDecoder, bench_dirs_with};
 use evisa_scan::{DecodeOptions, simulate, standin_page, standin_payload};
@@ -12,6 +14,7 @@ fn main() {
     let mut args: Vec<String> = std::env::args().skip(1).collect();
     let plain = take_flag(&mut args, "--plain");
     let missed = take_flag(&mut args, "--missed");
+    let cross = take_flag(&mut args, "--cross-check");
     let mut budget = None;
     if let Some(i) = args.iter().position(|a| a == "--budget") {
         let ms: u64 = args
@@ -32,6 +35,10 @@ fn main() {
         return;
     }
     let dirs: Vec<PathBuf> = args.iter().map(PathBuf::from).collect();
+    if cross {
+        cross_check_dirs(&dirs);
+        return;
+    }
     let dec = if plain {
         BenchDecoder::PlainRqrr
     } else {
@@ -55,4 +62,66 @@ fn take_flag(args: &mut Vec<String>, f: &str) -> bool {
     let n = args.len();
     args.retain(|a| a != f);
     args.len() != n
+}
+
+fn images_under(dir: &std::path::Path, out: &mut Vec<PathBuf>) {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut entries: Vec<PathBuf> = rd.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    entries.sort();
+    for p in entries {
+        if p.is_dir() {
+            images_under(&p, out);
+        } else if matches!(
+            p.extension()
+                .and_then(|e| e.to_str())
+                .map(str::to_ascii_lowercase)
+                .as_deref(),
+            Some("png" | "jpg" | "jpeg" | "webp")
+        ) {
+            out.push(p);
+        }
+    }
+}
+
+fn cross_check_dirs(dirs: &[PathBuf]) {
+    let opts = DecodeOptions {
+        budget: None,
+        ..Default::default()
+    };
+    let mut files = Vec::new();
+    for d in dirs {
+        images_under(d, &mut files);
+    }
+    let mut total = evisa_scan::CrossCheck::default();
+    for f in &files {
+        let Ok(img) = image::open(f) else {
+            continue;
+        };
+        let c = evisa_scan::cross_check(&img.to_luma8(), &opts);
+        for t in &c.ours_only_texts {
+            println!("OURS-ONLY {}: {t:?}", f.display());
+        }
+        for (a, b) in &c.disagreements {
+            println!("DISAGREE {}: ours {a:?} rqrr {b:?}", f.display());
+        }
+        total.grids += c.grids;
+        total.both += c.both;
+        total.ours_only += c.ours_only;
+        total.rqrr_only += c.rqrr_only;
+        total.disagreements.extend(c.disagreements);
+    }
+    println!(
+        "{} images, {} grids: both {} (equal), ours only {}, rqrr only {}, disagreements {}",
+        files.len(),
+        total.grids,
+        total.both,
+        total.ours_only,
+        total.rqrr_only,
+        total.disagreements.len()
+    );
+    if !total.disagreements.is_empty() {
+        std::process::exit(1);
+    }
 }

@@ -6,6 +6,7 @@
 use super::binarize::{self, Bitmap, Integral};
 use super::finder;
 use super::grid;
+use super::qrdata;
 use image::GrayImage;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::{Duration, Instant};
@@ -417,6 +418,18 @@ pub fn decode_matrix(dim: usize, dark: &[bool], name: &'static str) -> Option<De
     if timing_score(dim, dark) < 0.7 {
         return None;
     }
+    if CROSS.with(|c| c.borrow().is_some()) {
+        cross_record(dim, dark);
+    }
+    if let Ok(Ok(bytes)) = catch_unwind(|| qrdata::decode_grid(dim, dark)) {
+        return Some(Decoded {
+            text: String::from_utf8_lossy(&bytes).into_owned(),
+            bytes,
+            attempt: name,
+        });
+    }
+    // Our decoder is stricter than rqrr's (structured append, FNC1, odd
+    // ECI designators): whatever it refuses, rqrr still gets to try.
     catch_unwind(AssertUnwindSafe(|| {
         let g = grid::to_rqrr(dim, dark);
         let mut bytes = Vec::new();
@@ -429,6 +442,69 @@ pub fn decode_matrix(dim: usize, dark: &[bool], name: &'static str) -> Option<De
     }))
     .ok()
     .flatten()
+}
+
+/// Both grid decoders' verdicts on every module matrix one pipeline run
+/// sampled (see [`cross_check`]).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct CrossCheck {
+    /// Matrices handed to the grid decoders.
+    pub grids: usize,
+    /// Read by both, with equal bytes.
+    pub both: usize,
+    /// Read by the project's decoder only.
+    pub ours_only: usize,
+    /// Those texts (lossy UTF-8), to check against the image's label.
+    pub ours_only_texts: Vec<String>,
+    /// Read by rqrr's decoder only (ours refused; the pipeline falls back).
+    pub rqrr_only: usize,
+    /// Read by both with different bytes: (ours, rqrr's), lossy UTF-8. Must stay empty.
+    pub disagreements: Vec<(String, String)>,
+}
+
+thread_local! {
+    static CROSS: std::cell::RefCell<Option<CrossCheck>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Run [`decode_all`] on a frame and, for every matrix it samples, run the
+/// project's grid decoder AND rqrr's, recording agreement. The guard that
+/// the own decoder never reads a text rqrr would read differently.
+pub fn cross_check(img: &GrayImage, opts: &DecodeOptions) -> CrossCheck {
+    CROSS.with(|c| *c.borrow_mut() = Some(CrossCheck::default()));
+    let _ = decode_all(img, opts);
+    CROSS.with(|c| c.borrow_mut().take()).unwrap_or_default()
+}
+
+fn cross_record(dim: usize, dark: &[bool]) {
+    let ours = catch_unwind(|| qrdata::decode_grid(dim, dark))
+        .ok()
+        .and_then(Result::ok);
+    let theirs = catch_unwind(AssertUnwindSafe(|| {
+        let mut bytes = Vec::new();
+        grid::to_rqrr(dim, dark).decode_to(&mut bytes).ok()?;
+        Some(bytes)
+    }))
+    .ok()
+    .flatten();
+    CROSS.with(|c| {
+        if let Some(x) = c.borrow_mut().as_mut() {
+            x.grids += 1;
+            match (ours, theirs) {
+                (Some(a), Some(b)) if a == b => x.both += 1,
+                (Some(a), Some(b)) => x.disagreements.push((
+                    String::from_utf8_lossy(&a).into_owned(),
+                    String::from_utf8_lossy(&b).into_owned(),
+                )),
+                (Some(a), None) => {
+                    x.ours_only += 1;
+                    x.ours_only_texts
+                        .push(String::from_utf8_lossy(&a).into_owned());
+                }
+                (None, Some(_)) => x.rqrr_only += 1,
+                (None, None) => {}
+            }
+        }
+    });
 }
 
 fn rqrr_bitmap(bm: &Bitmap, name: &'static str, out: &mut Vec<Decoded>) {
@@ -580,6 +656,12 @@ pub fn debug_timings(img: &GrayImage) -> Vec<(&'static str, f64)> {
             let t = Instant::now();
             for _ in 0..20 {
                 let _ = decode_matrix(dim, &dark, "t");
+            }
+            v.push(("grid decode (x20)", t.elapsed().as_secs_f64() * 1e3));
+            let t = Instant::now();
+            for _ in 0..20 {
+                let mut sink = Vec::new();
+                let _ = grid::to_rqrr(dim, &dark).decode_to(&mut sink);
             }
             v.push(("rqrr decode (x20)", t.elapsed().as_secs_f64() * 1e3));
             let t = Instant::now();

@@ -140,7 +140,10 @@ pub fn find_finders(bm: &Bitmap) -> Vec<Finder> {
 
 fn try_candidate(bm: &Bitmap, cxf: f32, y: usize, st: &[usize; 5], found: &mut Vec<Finder>) {
     let total: usize = st.iter().sum();
-    let cx = cxf.floor().max(0.0) as usize;
+    // Float-to-int casts saturate (negative and NaN give 0) and truncate, which
+    // is floor for the non-negative values that matter; `floor`/`round` are libm
+    // calls without SSE4.1 and showed up at 7 % in the qr-real profile.
+    let cx = cxf as usize;
     if cx >= bm.w {
         return;
     }
@@ -149,7 +152,7 @@ fn try_candidate(bm: &Bitmap, cxf: f32, y: usize, st: &[usize; 5], found: &mut V
         return;
     };
     let cyf = y as f32 + dy;
-    let cy = cyf.round().clamp(0.0, (bm.h - 1) as f32) as usize;
+    let cy = ((cyf + 0.5) as usize).min(bm.h - 1);
     let Some((dx, ht)) = cross_check(bm, cx, cy, 1, 0, max_run) else {
         return;
     };
@@ -160,7 +163,7 @@ fn try_candidate(bm: &Bitmap, cxf: f32, y: usize, st: &[usize; 5], found: &mut V
         return;
     }
     // a diagonal check rejects text and stripes
-    let cx2 = cxf2.round().clamp(0.0, (bm.w - 1) as f32) as usize;
+    let cx2 = ((cxf2 + 0.5) as usize).min(bm.w - 1);
     if cross_check(bm, cx2, cy, 1, 1, max_run * 2).is_none()
         && cross_check(bm, cx2, cy, 1, -1, max_run * 2).is_none()
     {

@@ -141,7 +141,7 @@ pub fn alignment_positions(version: usize) -> Vec<usize> {
     let mut tail = Vec::new();
     for _ in 0..num - 1 {
         tail.push(pos);
-        pos -= step;
+        pos = pos.saturating_sub(step);
     }
     tail.reverse();
     res.extend(tail);

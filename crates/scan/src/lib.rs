@@ -13,13 +13,14 @@ pub mod framer;
 mod grid;
 pub mod image_file;
 pub mod mrzlines;
+mod qrdata;
 pub mod serial;
 pub mod sim;
 pub mod wedge;
 
 pub use decode::{
-    DecodeOptions, Decoded, debug_bitmap, debug_report, debug_timings, decode_all, decode_frame,
-    locate_code,
+    CrossCheck, DecodeOptions, Decoded, cross_check, debug_bitmap, debug_report, debug_timings,
+    decode_all, decode_frame, locate_code,
 };
 
 /// Live state of a scan source.
@@ -56,6 +57,7 @@ pub use camera::{
 };
 pub use framer::{LineFramer, MrzFramer, strip_aim};
 pub use image_file::decode_image;
+pub use qrdata::{GridError, decode_grid};
 pub use serial::{CancelToken, SerialConfig, spawn_barcode_scanner, spawn_mrz_reader};
 pub use sim::{simulate, standin_page, standin_payload};
 pub use wedge::WedgeAssembler;
