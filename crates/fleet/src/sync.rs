@@ -262,16 +262,7 @@ pub fn verify_mirror(rows: &[evisa_store::fleet::MirrorRow]) -> Result<(usize, V
         if r.prev_hash != prev {
             return Err(format!("row {} does not link to row {}", r.seq, r.seq - 1));
         }
-        let h = evisa_store::store::audit_hash(
-            &prev,
-            r.seq,
-            &r.at,
-            &r.kind,
-            r.officer.as_deref(),
-            r.terminal.as_deref(),
-            &r.details,
-        );
-        if h.as_slice() != r.hash.as_slice() {
+        if r.recomputed().as_slice() != r.hash.as_slice() {
             return Err(format!("row {} was altered (hash mismatch)", r.seq));
         }
         prev = r.hash.clone();

@@ -73,13 +73,7 @@ fn images_under(dir: &std::path::Path, out: &mut Vec<PathBuf>) {
     for p in entries {
         if p.is_dir() {
             images_under(&p, out);
-        } else if matches!(
-            p.extension()
-                .and_then(|e| e.to_str())
-                .map(str::to_ascii_lowercase)
-                .as_deref(),
-            Some("png" | "jpg" | "jpeg" | "webp")
-        ) {
+        } else if evisa_scan::bench::is_image(&p) {
             out.push(p);
         }
     }

@@ -57,7 +57,8 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[i.min(sorted.len() - 1)]
 }
 
-fn is_image(p: &Path) -> bool {
+/// An image file the benchmarks read, by its extension.
+pub fn is_image(p: &Path) -> bool {
     matches!(
         p.extension()
             .and_then(|e| e.to_str())

@@ -143,19 +143,12 @@ impl std::fmt::Display for AuditKind {
 
 const ZERO: [u8; 32] = [0; 32];
 
-struct Row {
-    seq: i64,
-    at: String,
-    kind: String,
-    officer: Option<String>,
-    terminal: Option<String>,
-    details: String,
-    prev_hash: Vec<u8>,
-    hash: Vec<u8>,
-}
+/// One audit row as stored: the local chain's walk and the fleet's central mirror
+/// read and check the same thing.
+pub use crate::fleet::MirrorRow as Row;
 
 impl Row {
-    fn from_sql(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
+    pub(crate) fn from_sql(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
         Ok(Row {
             seq: r.get(0)?,
             at: r.get(1)?,
@@ -168,7 +161,8 @@ impl Row {
         })
     }
 
-    fn recomputed(&self) -> [u8; 32] {
+    /// The hash the row's contents and `prev_hash` give: equal to `hash` unless edited.
+    pub fn recomputed(&self) -> [u8; 32] {
         audit_hash(
             &self.prev_hash,
             self.seq,
@@ -181,7 +175,7 @@ impl Row {
     }
 }
 
-const COLUMNS: &str = "seq, at, kind, officer, terminal, details, prev_hash, hash";
+pub(crate) const COLUMNS: &str = "seq, at, kind, officer, terminal, details, prev_hash, hash";
 
 /// What a crossing row says its movement was: a digest of the fields, so a walk over
 /// millions of crossings holds a few tens of bytes per crossing.

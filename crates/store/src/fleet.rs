@@ -449,22 +449,11 @@ impl Store {
         after_seq: i64,
         limit: i64,
     ) -> Result<Vec<MirrorRow>, StoreError> {
-        let mut stmt = self.conn().prepare_cached(
-            "SELECT seq, at, kind, officer, terminal, details, prev_hash, hash FROM audit
-             WHERE seq > ?1 ORDER BY seq LIMIT ?2",
-        )?;
-        let rows = stmt.query_map([after_seq, limit], |r| {
-            Ok(MirrorRow {
-                seq: r.get(0)?,
-                at: r.get(1)?,
-                kind: r.get(2)?,
-                officer: r.get(3)?,
-                terminal: r.get(4)?,
-                details: r.get(5)?,
-                prev_hash: r.get(6)?,
-                hash: r.get(7)?,
-            })
-        })?;
+        let mut stmt = self.conn().prepare_cached(&format!(
+            "SELECT {} FROM audit WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+            crate::audit::COLUMNS
+        ))?;
+        let rows = stmt.query_map([after_seq, limit], MirrorRow::from_sql)?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
