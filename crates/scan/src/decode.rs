@@ -3,7 +3,7 @@
 //! succeeds or when the per-frame budget runs out. Every call into rqrr runs
 //! under `catch_unwind`, so a hostile frame cannot take the kiosk down.
 
-use super::binarize::{self, Bitmap, Integral};
+use super::binarize::{self, Bitmap, LocalMeans};
 use super::finder;
 use super::grid;
 use super::qrdata;
@@ -144,31 +144,30 @@ fn run(img: &GrayImage, opts: &DecodeOptions, out: &mut Vec<Decoded>, first_only
     };
     let quarter = big.then(|| binarize::downscale2(&base));
     if let Some(q) = &quarter {
-        let ig = Integral::new(q);
         // the same window in scene terms as the half-size pass below
         let r = (q.width().max(q.height()) as usize / 30).clamp(6, 60);
-        let bm = binarize::local_mean(q, &ig, r, 15);
-        own(q, &ig, &bm, "own-quarter", &ctx, out, first_only);
+        let bm = LocalMeans::new(q, r).bitmap(q, 15);
+        own(q, &bm, "own-quarter", &ctx, out, first_only);
         if done(out) || ctx.expired() {
             return;
         }
     }
-    let integral = Integral::new(&base);
     // window ≈ 1/60 of the frame and 15 % below the local mean: measured best
     // on the simulator set (thin light rings of blurred finders survive)
     let rdiv = 60;
     let r = (base.width().max(base.height()) as usize / rdiv).clamp(6, 60);
     let pct = 15;
-    let local = binarize::local_mean(&base, &integral, r, pct);
+    let means = LocalMeans::new(&base, r);
+    let local = means.bitmap(&base, pct);
 
-    own(&base, &integral, &local, "own-local", &ctx, out, first_only);
+    own(&base, &local, "own-local", &ctx, out, first_only);
     if done(out) || ctx.expired() {
         return;
     }
     // Small, blurred finders: their light ring is only a little above the
     // local mean; a harder threshold (25 % below) keeps it light.
-    let hard = binarize::local_mean(&base, &integral, r, 25);
-    own(&base, &integral, &hard, "own-hard", &ctx, out, first_only);
+    let hard = means.bitmap(&base, 25);
+    own(&base, &hard, "own-hard", &ctx, out, first_only);
     if done(out) || ctx.expired() {
         return;
     }
@@ -180,7 +179,7 @@ fn run(img: &GrayImage, opts: &DecodeOptions, out: &mut Vec<Decoded>, first_only
     }
     let level = binarize::otsu_level(&base);
     let glob = binarize::global(&base, level);
-    own(&base, &integral, &glob, "own-otsu", &ctx, out, first_only);
+    own(&base, &glob, "own-otsu", &ctx, out, first_only);
     if done(out) || ctx.expired() {
         return;
     }
@@ -199,29 +198,26 @@ fn run(img: &GrayImage, opts: &DecodeOptions, out: &mut Vec<Decoded>, first_only
         None
     };
     if let Some((alt, name)) = alt {
-        let ig = Integral::new(&alt);
         let r = (alt.width().max(alt.height()) as usize / 40).clamp(6, 80);
-        let bm = binarize::local_mean(&alt, &ig, r, 8);
-        own(&alt, &ig, &bm, name, &ctx, out, first_only);
+        let bm = LocalMeans::new(&alt, r).bitmap(&alt, 8);
+        own(&alt, &bm, name, &ctx, out, first_only);
         if done(out) || ctx.expired() {
             return;
         }
     }
     let small = quarter.unwrap_or_else(|| binarize::downscale2(&base));
     if small.width() >= 21 && small.height() >= 21 {
-        let ig = Integral::new(&small);
         let r = (small.width().max(small.height()) as usize / 40).clamp(6, 60);
-        let bm = binarize::local_mean(&small, &ig, r, 8);
-        own(&small, &ig, &bm, "own-down2", &ctx, out, first_only);
+        let bm = LocalMeans::new(&small, r).bitmap(&small, 8);
+        own(&small, &bm, "own-down2", &ctx, out, first_only);
         if done(out) || ctx.expired() {
             return;
         }
     }
     if opts.try_inverted {
         let inv = binarize::invert(&base);
-        let ig = Integral::new(&inv);
-        let bm = binarize::local_mean(&inv, &ig, r, 8);
-        own(&inv, &ig, &bm, "own-inverted", &ctx, out, first_only);
+        let bm = LocalMeans::new(&inv, r).bitmap(&inv, 8);
+        own(&inv, &bm, "own-inverted", &ctx, out, first_only);
         if done(out) || ctx.expired() {
             return;
         }
@@ -234,7 +230,6 @@ fn run(img: &GrayImage, opts: &DecodeOptions, out: &mut Vec<Decoded>, first_only
 /// Our own finder detection, grouping, homography and sampling.
 fn own(
     img: &GrayImage,
-    integral: &Integral,
     bm: &Bitmap,
     name: &'static str,
     ctx: &Ctx,
@@ -261,7 +256,7 @@ fn own(
         let versions = candidate_versions(img, t);
         for v in versions {
             let dim = 17 + 4 * v;
-            if let Some((d, _)) = try_grid(img, integral, t, dim, name) {
+            if let Some((d, _)) = try_grid(img, t, dim, name) {
                 used.extend([t.tl, t.tr, t.bl].iter().map(|f| (f.x, f.y)));
                 push(out, d);
                 if first_only {
@@ -294,17 +289,14 @@ fn candidate_versions(img: &GrayImage, t: &finder::Triple) -> Vec<usize> {
 
 fn try_grid(
     img: &GrayImage,
-    integral: &Integral,
     t: &finder::Triple,
     dim: usize,
     name: &'static str,
 ) -> Option<(Decoded, grid::Homography)> {
     let by_alignment =
-        || grid::locate(img, t, dim).and_then(|h| sample_and_decode(img, integral, h, dim, name));
-    let by_edges = || {
-        grid::locate_by_edges(img, t, dim)
-            .and_then(|h| sample_and_decode(img, integral, h, dim, name))
-    };
+        || grid::locate(img, t, dim).and_then(|h| sample_and_decode(img, h, dim, name));
+    let by_edges =
+        || grid::locate_by_edges(img, t, dim).and_then(|h| sample_and_decode(img, h, dim, name));
     // finders of clearly different sizes mean strong perspective: edges first
     let m = [t.tl.module, t.tr.module, t.bl.module];
     let spread = m.iter().copied().fold(0.0, f32::max)
@@ -318,7 +310,6 @@ fn try_grid(
 
 fn sample_and_decode(
     img: &GrayImage,
-    integral: &Integral,
     h: grid::Homography,
     dim: usize,
     name: &'static str,
@@ -329,7 +320,7 @@ fn sample_and_decode(
     if grey_timing_fit(dim, &vals) < 0.6 {
         return None;
     }
-    let thr = grid::local_thresholds(img, integral, &h, dim);
+    let thr = grid::local_thresholds(img, &h, dim);
     let dark: Vec<bool> = vals.iter().zip(&thr).map(|(v, t)| *v < *t).collect();
     if let Some(d) = decode_matrix(dim, &dark, name) {
         return Some((d, h));
@@ -540,10 +531,9 @@ pub fn locate_code(img: &GrayImage) -> Option<LocatedCode> {
     if w < 21 || h < 21 {
         return None;
     }
-    let integral = Integral::new(img);
     let r = (w.max(h) / 40).clamp(6, 60);
     for bm in [
-        binarize::local_mean(img, &integral, r, 8),
+        LocalMeans::new(img, r).bitmap(img, 8),
         binarize::global(img, binarize::otsu_level(img)),
     ] {
         let finders = finder::find_finders(&bm);
@@ -554,7 +544,7 @@ pub fn locate_code(img: &GrayImage) -> Option<LocatedCode> {
                     continue;
                 }
                 let dim = 17 + 4 * v;
-                if let Some((d, hm)) = try_grid(img, &integral, t, dim, "locate") {
+                if let Some((d, hm)) = try_grid(img, t, dim, "locate") {
                     let n = dim as f64;
                     let c = [
                         hm.map(0.0, 0.0),
@@ -575,12 +565,11 @@ pub fn locate_code(img: &GrayImage) -> Option<LocatedCode> {
 pub fn debug_report(img: &GrayImage) -> String {
     use std::fmt::Write;
     let mut s = String::new();
-    let integral = Integral::new(img);
     let r = (img.width().max(img.height()) as usize / 60).clamp(6, 60);
     let bm = if std::env::var_os("EVISA_DEBUG_OTSU").is_some() {
         binarize::global(img, binarize::otsu_level(img))
     } else {
-        binarize::local_mean(img, &integral, r, 15)
+        LocalMeans::new(img, r).bitmap(img, 15)
     };
     let finders = finder::find_finders(&bm);
     let mut fs = finders.clone();
@@ -601,7 +590,7 @@ pub fn debug_report(img: &GrayImage) -> String {
         let v0 = ((t.dim_estimate - 17.0) / 4.0).round().clamp(1.0, 40.0) as usize;
         for v in [v0, v0 + 1, v0.saturating_sub(1)] {
             let dim = 17 + 4 * v;
-            let ok = try_grid(img, &integral, t, dim, "dbg").is_some();
+            let ok = try_grid(img, t, dim, "dbg").is_some();
             let _ = writeln!(s, "  v{v} dim {dim}: {}", if ok { "READ" } else { "fail" });
         }
     }
@@ -611,9 +600,8 @@ pub fn debug_report(img: &GrayImage) -> String {
 /// The local-mean bitmap the first attempt uses, as an image (for tuning).
 #[doc(hidden)]
 pub fn debug_bitmap(img: &GrayImage) -> GrayImage {
-    let integral = Integral::new(img);
     let r = (img.width().max(img.height()) as usize / 60).clamp(6, 60);
-    let bm = binarize::local_mean(img, &integral, r, 15);
+    let bm = LocalMeans::new(img, r).bitmap(img, 15);
     GrayImage::from_fn(img.width(), img.height(), |x, y| {
         [if bm.get(x as usize, y as usize) {
             0
@@ -629,11 +617,11 @@ pub fn debug_bitmap(img: &GrayImage) -> GrayImage {
 pub fn debug_timings(img: &GrayImage) -> Vec<(&'static str, f64)> {
     let mut v = Vec::new();
     let t = Instant::now();
-    let integral = Integral::new(img);
-    v.push(("integral", t.elapsed().as_secs_f64() * 1e3));
-    let t = Instant::now();
     let r = (img.width().max(img.height()) as usize / 60).clamp(6, 60);
-    let bm = binarize::local_mean(img, &integral, r, 15);
+    let means = LocalMeans::new(img, r);
+    v.push(("local means", t.elapsed().as_secs_f64() * 1e3));
+    let t = Instant::now();
+    let bm = means.bitmap(img, 15);
     v.push(("binarise", t.elapsed().as_secs_f64() * 1e3));
     let t = Instant::now();
     let finders = finder::find_finders(&bm);
@@ -650,7 +638,7 @@ pub fn debug_timings(img: &GrayImage) -> Vec<(&'static str, f64)> {
         if let Some(h) = hs.as_ref() {
             let t = Instant::now();
             let vals = grid::sample_modules(img, h, dim);
-            let thr = grid::local_thresholds(img, &integral, h, dim);
+            let thr = grid::local_thresholds(img, h, dim);
             v.push(("sample", t.elapsed().as_secs_f64() * 1e3));
             let dark: Vec<bool> = vals.iter().zip(&thr).map(|(a, b)| a < b).collect();
             let t = Instant::now();

@@ -97,42 +97,36 @@ fn cross_check(
     Some((centre, st.iter().sum()))
 }
 
-/// Find finder-pattern candidates in a binary image.
+/// Find finder-pattern candidates in a binary image: every row's run lengths
+/// (taken a word of packed pixels at a time), every window of five runs that
+/// starts dark checked for 1:1:3:1:1, and each hit cross-checked.
 pub fn find_finders(bm: &Bitmap) -> Vec<Finder> {
     let mut found: Vec<Finder> = Vec::new();
     if bm.w < 7 || bm.h < 7 {
         return found;
     }
+    let mut runs = Vec::with_capacity(256);
     for y in 0..bm.h {
-        let mut st = [0usize; 5];
-        let mut cur = 0usize;
-        let mut x = 0usize;
-        while x <= bm.w {
-            let dark = x < bm.w && bm.get(x, y);
-            if dark {
-                if cur & 1 == 1 {
-                    cur += 1;
-                }
-                st[cur] += 1;
-            } else if cur & 1 == 0 {
-                if cur == 4 {
-                    // loose on purpose: blur and 2 px modules distort the runs;
-                    // the cross-checks and grouping weed out false hits
-                    if ratio_ok(&st, 0.7) {
-                        let end = x; // exclusive end of state 4
-                        let cxf = end as f32 - st[4] as f32 - st[3] as f32 - st[2] as f32 / 2.0;
-                        try_candidate(bm, cxf, y, &st, &mut found);
-                    }
-                    st = [st[2], st[3], st[4], 1, 0];
-                    cur = 3;
-                } else if st[cur] > 0 || cur > 0 {
-                    cur += 1;
-                    st[cur] += 1;
-                }
-            } else {
-                st[cur] += 1;
+        bm.row_runs(y, &mut runs);
+        // runs alternate light, dark, light, …: dark runs sit at odd indices
+        let mut x = runs.first().copied().unwrap_or(0) as usize;
+        let mut i = 1;
+        while i + 4 < runs.len() {
+            let st = [
+                runs[i] as usize,
+                runs[i + 1] as usize,
+                runs[i + 2] as usize,
+                runs[i + 3] as usize,
+                runs[i + 4] as usize,
+            ];
+            // loose on purpose: blur and 2 px modules distort the runs;
+            // the cross-checks and grouping weed out false hits
+            if ratio_ok(&st, 0.7) {
+                let cxf = x as f32 + st[0] as f32 + st[1] as f32 + st[2] as f32 / 2.0;
+                try_candidate(bm, cxf, y, &st, &mut found);
             }
-            x += 1;
+            x += st[0] + st[1];
+            i += 2;
         }
     }
     found

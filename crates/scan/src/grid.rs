@@ -485,27 +485,38 @@ pub fn sample_modules(img: &GrayImage, h: &Homography, dim: usize) -> Vec<f32> {
     v
 }
 
-/// Local thresholds per module from the integral image (window ≈ 7 modules).
-pub fn local_thresholds(
-    img: &GrayImage,
-    integral: &Integral,
-    h: &Homography,
-    dim: usize,
-) -> Vec<f32> {
+/// Local thresholds per module: the mean of a window ≈ 7 modules wide around
+/// each module centre, from a summed-area table of just the code's
+/// neighbourhood (the whole frame's would cost more than the rest of a read).
+pub fn local_thresholds(img: &GrayImage, h: &Homography, dim: usize) -> Vec<f32> {
     let (w, hh) = (img.width() as f64, img.height() as f64);
-    let mut v = Vec::with_capacity(dim * dim);
     let j = h.jacobian(dim as f64 / 2.0, dim as f64 / 2.0);
     let m = ((j[0] * j[0] + j[2] * j[2]).sqrt() + (j[1] * j[1] + j[3] * j[3]).sqrt()) / 2.0;
     let r = (m * 3.5).clamp(2.0, 400.0) as usize;
-    for y in 0..dim {
-        for x in 0..dim {
-            let (px, py) = h.map(x as f64 + 0.5, y as f64 + 0.5);
-            let px = px.clamp(0.0, w - 1.0) as usize;
-            let py = py.clamp(0.0, hh - 1.0) as usize;
-            v.push(integral.mean(px, py, r) as f32);
-        }
+    let centres: Vec<(usize, usize)> = (0..dim * dim)
+        .map(|i| {
+            let (px, py) = h.map((i % dim) as f64 + 0.5, (i / dim) as f64 + 0.5);
+            (
+                px.clamp(0.0, w - 1.0) as usize,
+                py.clamp(0.0, hh - 1.0) as usize,
+            )
+        })
+        .collect();
+    let (mut x0, mut y0, mut x1, mut y1) = (usize::MAX, usize::MAX, 0, 0);
+    for &(x, y) in &centres {
+        (x0, y0, x1, y1) = (x0.min(x), y0.min(y), x1.max(x), y1.max(y));
     }
-    v
+    let integral = Integral::over(
+        img,
+        x0.saturating_sub(r),
+        y0.saturating_sub(r),
+        x1 + r + 1,
+        y1 + r + 1,
+    );
+    centres
+        .iter()
+        .map(|&(x, y)| integral.mean(x, y, r) as f32)
+        .collect()
 }
 
 /// A matrix handed to rqrr, `true` = dark module.
