@@ -202,32 +202,74 @@ fn apat_score(img: &GrayImage, cx: f64, cy: f64, j: &[f64; 4]) -> f32 {
 }
 
 /// Search for the alignment pattern near its predicted place; returns the best
-/// centre and its score.
-fn find_apat(img: &GrayImage, h: &Homography, mx: f64, my: f64, radius: f64) -> (f64, f64, f32) {
+/// centre and its score. A hill climb in half-module steps from the predicted
+/// place comes first: where the map is already good (most patterns) it ends
+/// on a peak scoring at least `strong` after a handful of template
+/// evaluations. Only when it does not is the whole square of `radius` modules
+/// searched, as before.
+fn find_apat(
+    img: &GrayImage,
+    h: &Homography,
+    mx: f64,
+    my: f64,
+    radius: f64,
+    strong: f32,
+) -> (f64, f64, f32) {
     let (px, py) = h.map(mx, my);
     let j = h.jacobian(mx, my);
+    let at = |(ox, oy): (f64, f64), dx: f64, dy: f64| {
+        let cx = ox + j[0] * dx + j[1] * dy;
+        let cy = oy + j[2] * dx + j[3] * dy;
+        (cx, cy, apat_score(img, cx, cy, &j))
+    };
     // Steps are in module units, mapped to pixels through the local Jacobian.
-    let search = |(ox, oy): (f64, f64), steps: i32, step: f64, mut best: (f64, f64, f32)| {
+    let search = |o: (f64, f64), steps: i32, step: f64, mut best: (f64, f64, f32)| {
         for sy in -steps..=steps {
             for sx in -steps..=steps {
-                let (dx, dy) = (sx as f64 * step, sy as f64 * step);
-                let cx = ox + j[0] * dx + j[1] * dy;
-                let cy = oy + j[2] * dx + j[3] * dy;
-                let sc = apat_score(img, cx, cy, &j);
-                if sc > best.2 {
-                    best = (cx, cy, sc);
+                let c = at(o, sx as f64 * step, sy as f64 * step);
+                if c.2 > best.2 {
+                    best = c;
                 }
             }
         }
         best
     };
-    // half-module steps: the template's peak is about a module wide
-    let coarse = search(
-        (px, py),
-        (radius / 0.5).ceil() as i32,
-        0.5,
-        (px, py, f32::MIN),
-    );
+    let steps = (radius / 0.5).ceil() as i32;
+    let mut pos = (0i32, 0i32);
+    let mut best = at((px, py), 0.0, 0.0);
+    for _ in 0..steps {
+        let mut next = None;
+        for (dx, dy) in [
+            (-1, -1),
+            (0, -1),
+            (1, -1),
+            (-1, 0),
+            (1, 0),
+            (-1, 1),
+            (0, 1),
+            (1, 1),
+        ] {
+            let (nx, ny) = (pos.0 + dx, pos.1 + dy);
+            if nx.abs() > steps || ny.abs() > steps {
+                continue;
+            }
+            let c = at((px, py), f64::from(nx) * 0.5, f64::from(ny) * 0.5);
+            if c.2 > best.2 {
+                best = c;
+                next = Some((nx, ny));
+            }
+        }
+        match next {
+            Some(n) => pos = n,
+            None => break,
+        }
+    }
+    let coarse = if best.2 >= strong {
+        best
+    } else {
+        // half-module steps: the template's peak is about a module wide
+        search((px, py), steps, 0.5, best)
+    };
     // Refine around the coarse winner.
     search((coarse.0, coarse.1), 3, 0.1, coarse)
 }
@@ -432,7 +474,7 @@ fn refine(
         } else {
             3.0
         };
-        let (cx, cy, sc) = find_apat(img, &h, mx, my, radius);
+        let (cx, cy, sc) = find_apat(img, &h, mx, my, radius, 0.7 * contrast);
         if sc < 0.35 * contrast {
             continue;
         }
