@@ -4,7 +4,9 @@
 //! `--budget MS` = per-frame time budget, default none;
 //! `--sim DIR N SEED` first writes N simulator frames per category of the stand-in page;
 //! `--cross-check` runs the project's grid decoder and rqrr's on every matrix the
-//! pipeline samples and prints how often they agree; any disagreement is an error).
+//! pipeline samples and prints how often they agree; any disagreement is an error;
+//! `--attempts` prints, per pipeline attempt, how often it ran, its total and p95
+//! wall time and how many images it read, and the slowest images).
 
 use evisa_scan::bench::{BenchDecoder, bench_dirs_with};
 use evisa_scan::{DecodeOptions, simulate, standin_page, standin_payload};
@@ -15,6 +17,7 @@ fn main() {
     let plain = take_flag(&mut args, "--plain");
     let missed = take_flag(&mut args, "--missed");
     let cross = take_flag(&mut args, "--cross-check");
+    let attempts = take_flag(&mut args, "--attempts");
     let mut budget = None;
     if let Some(i) = args.iter().position(|a| a == "--budget") {
         let ms: u64 = args
@@ -37,6 +40,10 @@ fn main() {
     let dirs: Vec<PathBuf> = args.iter().map(PathBuf::from).collect();
     if cross {
         cross_check_dirs(&dirs);
+        return;
+    }
+    if attempts {
+        attempt_breakdown(&dirs);
         return;
     }
     let dec = if plain {
@@ -117,5 +124,57 @@ fn cross_check_dirs(dirs: &[PathBuf]) {
     );
     if !total.disagreements.is_empty() {
         std::process::exit(1);
+    }
+}
+
+fn attempt_breakdown(dirs: &[PathBuf]) {
+    use std::collections::BTreeMap;
+    let opts = DecodeOptions {
+        budget: None,
+        ..Default::default()
+    };
+    let mut files = Vec::new();
+    for d in dirs {
+        images_under(d, &mut files);
+    }
+    // attempt -> (times ran, durations ms, reads)
+    let mut per: BTreeMap<&str, (usize, Vec<f64>, usize)> = BTreeMap::new();
+    let mut slow: Vec<(f64, String, usize)> = Vec::new();
+    for f in &files {
+        let Ok(img) = image::open(f) else {
+            continue;
+        };
+        let (trace, d) = evisa_scan::trace_attempts(&img.to_luma8(), &opts);
+        let mut total = 0.0;
+        for (name, t) in &trace {
+            let ms = t.as_secs_f64() * 1e3;
+            total += ms;
+            let e = per.entry(name).or_default();
+            e.0 += 1;
+            e.1.push(ms);
+        }
+        if let Some(d) = &d {
+            per.entry(d.attempt).or_default().2 += 1;
+        }
+        slow.push((total, f.display().to_string(), trace.len()));
+    }
+    println!(
+        "{:<14} {:>6} {:>10} {:>8} {:>6}",
+        "attempt", "ran", "total ms", "p95 ms", "reads"
+    );
+    for (name, (n, mut t, reads)) in per {
+        t.sort_by(f64::total_cmp);
+        let p95 = t
+            .get((t.len().saturating_sub(1)) * 95 / 100)
+            .copied()
+            .unwrap_or(0.0);
+        println!(
+            "{name:<14} {n:>6} {:>10.1} {p95:>8.1} {reads:>6}",
+            t.iter().sum::<f64>()
+        );
+    }
+    slow.sort_by(|a, b| b.0.total_cmp(&a.0));
+    for (ms, f, n) in slow.iter().take(12) {
+        println!("slow {ms:>8.1} ms  {n} attempts  {f}");
     }
 }

@@ -121,6 +121,68 @@ fn push(out: &mut Vec<Decoded>, d: Decoded) {
     }
 }
 
+/// Grid locations already tried and failed on one image: the attempts that
+/// differ only in the bitmap (local, hard, Otsu) mostly find the same finders,
+/// and locating and sampling read the grey image, not the bitmap, so a triple
+/// whose three centres sit within a tenth of a module of a failed one would
+/// repeat that work to the same end.
+#[derive(Default)]
+struct Tried(Vec<([(f32, f32); 3], usize)>);
+
+impl Tried {
+    fn seen(&self, t: &finder::Triple, dim: usize) -> bool {
+        let m = (t.tl.module + t.tr.module + t.bl.module) / 3.0 * 0.1;
+        let c = [(t.tl.x, t.tl.y), (t.tr.x, t.tr.y), (t.bl.x, t.bl.y)];
+        self.0.iter().any(|(p, d)| {
+            *d == dim
+                && p.iter()
+                    .zip(&c)
+                    .all(|(a, b)| (a.0 - b.0).abs() <= m && (a.1 - b.1).abs() <= m)
+        })
+    }
+
+    fn add(&mut self, t: &finder::Triple, dim: usize) {
+        // bounded: a frame full of finder look-alikes gives at most 12
+        // triples × 9 versions per attempt
+        if self.0.len() < 4096 {
+            self.0
+                .push(([(t.tl.x, t.tl.y), (t.tr.x, t.tr.y), (t.bl.x, t.bl.y)], dim));
+        }
+    }
+}
+
+thread_local! {
+    static TRACE: std::cell::RefCell<Option<Vec<(&'static str, Duration)>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// Time each attempt of [`decode_frame`] on `img` (binarising included):
+/// (attempt, time) in the order they ran, and the result. For the
+/// benchmark's per-attempt breakdown; the pipeline itself never reads it.
+pub fn trace_attempts(
+    img: &GrayImage,
+    opts: &DecodeOptions,
+) -> (Vec<(&'static str, Duration)>, Option<Decoded>) {
+    TRACE.with(|t| *t.borrow_mut() = Some(Vec::new()));
+    let d = decode_frame(img, opts);
+    (TRACE.with(|t| t.borrow_mut().take()).unwrap_or_default(), d)
+}
+
+/// Run one attempt, noting its time when tracing.
+fn attempt(name: &'static str, f: impl FnOnce()) {
+    let on = TRACE.with(|t| t.borrow().is_some());
+    let t0 = on.then(Instant::now);
+    f();
+    if let Some(t0) = t0 {
+        let e = t0.elapsed();
+        TRACE.with(|t| {
+            if let Some(v) = t.borrow_mut().as_mut() {
+                v.push((name, e));
+            }
+        });
+    }
+}
+
 fn run(img: &GrayImage, opts: &DecodeOptions, out: &mut Vec<Decoded>, first_only: bool) {
     let (w, h) = (img.width() as usize, img.height() as usize);
     if w < 21 || h < 21 || w.checked_mul(h).is_none_or(|n| n > 64 << 20) {
@@ -130,7 +192,7 @@ fn run(img: &GrayImage, opts: &DecodeOptions, out: &mut Vec<Decoded>, first_only
         opts,
         start: (opts.clock)(),
     };
-    let done = |out: &Vec<Decoded>| !out.is_empty() && first_only;
+    let done = |out: &Vec<Decoded>| (!out.is_empty() && first_only) || ctx.expired();
 
     // Very large frames (phone photos): work on a half-size copy, and before
     // that on a quarter-size one, where a typical code's modules are still
@@ -144,86 +206,134 @@ fn run(img: &GrayImage, opts: &DecodeOptions, out: &mut Vec<Decoded>, first_only
     };
     let quarter = big.then(|| binarize::downscale2(&base));
     if let Some(q) = &quarter {
-        // the same window in scene terms as the half-size pass below
-        let r = (q.width().max(q.height()) as usize / 30).clamp(6, 60);
-        let bm = LocalMeans::new(q, r).bitmap(q, 15);
-        own(q, &bm, "own-quarter", &ctx, out, first_only);
-        if done(out) || ctx.expired() {
+        attempt("own-quarter", || {
+            // the same window in scene terms as the half-size pass below
+            let r = (q.width().max(q.height()) as usize / 30).clamp(6, 60);
+            let bm = LocalMeans::new(q, r).bitmap(q, 15);
+            own(
+                q,
+                &bm,
+                "own-quarter",
+                &ctx,
+                out,
+                first_only,
+                &mut Tried::default(),
+            );
+        });
+        if done(out) {
             return;
         }
     }
+    let mut tried = Tried::default();
     // window ≈ 1/60 of the frame and 15 % below the local mean: measured best
     // on the simulator set (thin light rings of blurred finders survive)
-    let rdiv = 60;
-    let r = (base.width().max(base.height()) as usize / rdiv).clamp(6, 60);
-    let pct = 15;
-    let means = LocalMeans::new(&base, r);
-    let local = means.bitmap(&base, pct);
-
-    own(&base, &local, "own-local", &ctx, out, first_only);
-    if done(out) || ctx.expired() {
+    let r = (base.width().max(base.height()) as usize / 60).clamp(6, 60);
+    let mut means = None;
+    let mut local = None;
+    attempt("own-local", || {
+        let m = means.insert(LocalMeans::new(&base, r));
+        let bm = local.insert(m.bitmap(&base, 15));
+        own(&base, bm, "own-local", &ctx, out, first_only, &mut tried);
+    });
+    if done(out) {
         return;
     }
     // Small, blurred finders: their light ring is only a little above the
     // local mean; a harder threshold (25 % below) keeps it light.
-    let hard = means.bitmap(&base, 25);
-    own(&base, &hard, "own-hard", &ctx, out, first_only);
-    if done(out) || ctx.expired() {
+    attempt("own-hard", || {
+        let m = means.get_or_insert_with(|| LocalMeans::new(&base, r));
+        let hard = m.bitmap(&base, 25);
+        own(&base, &hard, "own-hard", &ctx, out, first_only, &mut tried);
+    });
+    if done(out) {
         return;
     }
     if opts.try_rqrr_detector {
-        rqrr_bitmap(&local, "rqrr-bitmap", out);
-        if done(out) || ctx.expired() {
+        attempt("rqrr-bitmap", || {
+            let m = means.get_or_insert_with(|| LocalMeans::new(&base, r));
+            let bm = local.get_or_insert_with(|| m.bitmap(&base, 15));
+            rqrr_bitmap(bm, "rqrr-bitmap", out);
+        });
+        if done(out) {
             return;
         }
     }
-    let level = binarize::otsu_level(&base);
-    let glob = binarize::global(&base, level);
-    own(&base, &glob, "own-otsu", &ctx, out, first_only);
-    if done(out) || ctx.expired() {
+    attempt("own-otsu", || {
+        let glob = binarize::global(&base, binarize::otsu_level(&base));
+        own(&base, &glob, "own-otsu", &ctx, out, first_only, &mut tried);
+    });
+    if done(out) {
         return;
     }
     if opts.try_rqrr_detector {
-        rqrr_plain(&binarize::stretch(&base), "rqrr-plain", out);
-        if done(out) || ctx.expired() {
+        attempt("rqrr-plain", || {
+            rqrr_plain(&binarize::stretch(&base), "rqrr-plain", out)
+        });
+        if done(out) {
             return;
         }
     }
     // scale pyramid: small modules upscaled, big frames at full size
     let alt = if big {
-        Some((img.clone(), "own-full"))
+        Some("own-full")
     } else if w.max(h) <= 1400 {
-        Some((binarize::upscale2(img), "own-up2"))
+        Some("own-up2")
     } else {
         None
     };
-    if let Some((alt, name)) = alt {
-        let r = (alt.width().max(alt.height()) as usize / 40).clamp(6, 80);
-        let bm = LocalMeans::new(&alt, r).bitmap(&alt, 8);
-        own(&alt, &bm, name, &ctx, out, first_only);
-        if done(out) || ctx.expired() {
+    if let Some(name) = alt {
+        attempt(name, || {
+            let up;
+            let alt = if big {
+                img
+            } else {
+                up = binarize::upscale2(img);
+                &up
+            };
+            let r = (alt.width().max(alt.height()) as usize / 40).clamp(6, 80);
+            let bm = LocalMeans::new(alt, r).bitmap(alt, 8);
+            own(alt, &bm, name, &ctx, out, first_only, &mut Tried::default());
+        });
+        if done(out) {
             return;
         }
     }
-    let small = quarter.unwrap_or_else(|| binarize::downscale2(&base));
-    if small.width() >= 21 && small.height() >= 21 {
-        let r = (small.width().max(small.height()) as usize / 40).clamp(6, 60);
-        let bm = LocalMeans::new(&small, r).bitmap(&small, 8);
-        own(&small, &bm, "own-down2", &ctx, out, first_only);
-        if done(out) || ctx.expired() {
-            return;
+    attempt("own-down2", || {
+        let small = quarter.unwrap_or_else(|| binarize::downscale2(&base));
+        if small.width() >= 21 && small.height() >= 21 {
+            let r = (small.width().max(small.height()) as usize / 40).clamp(6, 60);
+            let bm = LocalMeans::new(&small, r).bitmap(&small, 8);
+            own(
+                &small,
+                &bm,
+                "own-down2",
+                &ctx,
+                out,
+                first_only,
+                &mut Tried::default(),
+            );
         }
+    });
+    if done(out) {
+        return;
     }
     if opts.try_inverted {
-        let inv = binarize::invert(&base);
-        let bm = LocalMeans::new(&inv, r).bitmap(&inv, 8);
-        own(&inv, &bm, "own-inverted", &ctx, out, first_only);
-        if done(out) || ctx.expired() {
-            return;
-        }
-        if opts.try_rqrr_detector {
-            rqrr_bitmap(&bm, "rqrr-inverted", out);
-        }
+        attempt("own-inverted", || {
+            let inv = binarize::invert(&base);
+            let bm = LocalMeans::new(&inv, r).bitmap(&inv, 8);
+            own(
+                &inv,
+                &bm,
+                "own-inverted",
+                &ctx,
+                out,
+                first_only,
+                &mut Tried::default(),
+            );
+            if !done(out) && opts.try_rqrr_detector {
+                rqrr_bitmap(&bm, "rqrr-inverted", out);
+            }
+        });
     }
 }
 
@@ -235,6 +345,7 @@ fn own(
     ctx: &Ctx,
     out: &mut Vec<Decoded>,
     first_only: bool,
+    tried: &mut Tried,
 ) {
     let finders = finder::find_finders(bm);
     if finders.len() < 3 {
@@ -256,6 +367,9 @@ fn own(
         let versions = candidate_versions(img, t);
         for v in versions {
             let dim = 17 + 4 * v;
+            if tried.seen(t, dim) {
+                continue;
+            }
             if let Some((d, _)) = try_grid(img, t, dim, name) {
                 used.extend([t.tl, t.tr, t.bl].iter().map(|f| (f.x, f.y)));
                 push(out, d);
@@ -264,6 +378,7 @@ fn own(
                 }
                 break;
             }
+            tried.add(t, dim);
         }
     }
 }
