@@ -270,8 +270,10 @@ fn find_apat(
         // half-module steps: the template's peak is about a module wide
         search((px, py), steps, 0.5, best)
     };
-    // Refine around the coarse winner.
-    search((coarse.0, coarse.1), 3, 0.1, coarse)
+    // Refine around the coarse winner (within a quarter module of the peak):
+    // fifth-module steps, then tenths around the best.
+    let fine = search((coarse.0, coarse.1), 1, 0.2, coarse);
+    search((fine.0, fine.1), 1, 0.1, fine)
 }
 
 /// Contrast of a finder: mean of the light ring minus mean of the dark core.
@@ -522,6 +524,19 @@ pub fn sample_modules(img: &GrayImage, h: &Homography, dim: usize) -> Vec<f32> {
         for x in 0..dim {
             let (px, py) = h.map(x as f64 + 0.5, y as f64 + 0.5);
             v.push(sample(img, px as f32, py as f32));
+        }
+    }
+    v
+}
+
+/// Sample only row 6 and column 6 (the timing patterns), into an otherwise
+/// white `dim × dim` matrix laid out like [`sample_modules`]'s.
+pub fn sample_timing(img: &GrayImage, h: &Homography, dim: usize) -> Vec<f32> {
+    let mut v = vec![255.0; dim * dim];
+    for i in 0..dim {
+        for (x, y) in [(i, 6), (6, i)] {
+            let (px, py) = h.map(x as f64 + 0.5, y as f64 + 0.5);
+            v[y * dim + x] = sample(img, px as f32, py as f32);
         }
     }
     v
