@@ -356,7 +356,7 @@ pub fn timing_fit(img: &GrayImage, t: &Triple, dim: usize) -> f32 {
     for (a, b, c) in [(t.tl, t.tr, t.bl), (t.tl, t.bl, t.tr)] {
         // row 6 runs 2.5 modules off the line through the finder centres
         // (row 3.5), towards the third finder
-        let (ox, oy) = ((c.x - a.x) * 2.5 / d, (c.y - a.y) * 2.5 / d);
+        let (ox, oy) = ((c.x - a.x) * 3.0 / d, (c.y - a.y) * 3.0 / d);
         let at = |i: usize| {
             // module i lies (i + 0.5 - 3.5) modules from the TL centre
             let f = (i as f32 - 3.0) / d;
@@ -377,6 +377,58 @@ pub fn timing_fit(img: &GrayImage, t: &Triple, dim: usize) -> f32 {
     // off (blur, a finder centre off by a module): just as telling
     let f = ok as f32 / n as f32;
     f.max(1.0 - f)
+}
+
+/// The version written in the code's version-information blocks (versions
+/// 7 and up), read from the image before any grid is located: each 6×3 block
+/// sits at a fixed offset from its finder (columns 5–7 left of the top-right
+/// finder's centre, rows 5–7 above the bottom-left one's), whatever the
+/// version, so the finder-to-finder vectors over the estimated side place it
+/// well enough for the BCH(18,6) code to absorb a few misread modules.
+/// zxing-cpp also reads these blocks to settle the dimension of large codes;
+/// the timing rows cannot, once modules are three blurred pixels wide.
+/// Returns the version and the bits corrected (0–3).
+pub fn read_version(img: &GrayImage, t: &Triple) -> Option<(usize, u32)> {
+    let d = f64::from(t.dim_estimate) - 7.0;
+    if d < 20.0 {
+        return None;
+    }
+    let (tl, tr, bl) = (
+        (f64::from(t.tl.x), f64::from(t.tl.y)),
+        (f64::from(t.tr.x), f64::from(t.tr.y)),
+        (f64::from(t.bl.x), f64::from(t.bl.y)),
+    );
+    let u = ((tr.0 - tl.0) / d, (tr.1 - tl.1) / d);
+    let v = ((bl.0 - tl.0) / d, (bl.1 - tl.1) / d);
+    let at = |o: (f64, f64), dc: f64, dr: f64| {
+        sample(
+            img,
+            (o.0 + u.0 * dc + v.0 * dr) as f32,
+            (o.1 + u.1 * dc + v.1 * dr) as f32,
+        )
+    };
+    let mut best: Option<(usize, u32)> = None;
+    for (o, transposed) in [(tr, false), (bl, true)] {
+        // the finder's own dark core and light ring set the threshold
+        let dark = at(o, 0.0, 0.0);
+        let light = (at(o, 2.0, 0.0) + at(o, -2.0, 0.0) + at(o, 0.0, 2.0) + at(o, 0.0, -2.0)) / 4.0;
+        if light - dark < 10.0 {
+            continue;
+        }
+        let mid = (dark + light) / 2.0;
+        let mut word = 0u32;
+        for i in 0..18 {
+            let (a, b) = (-7.0 + (i % 3) as f64, -3.0 + (i / 3) as f64);
+            let (dc, dr) = if transposed { (b, a) } else { (a, b) };
+            word |= u32::from(at(o, dc, dr) < mid) << i;
+        }
+        if let Some(found) = super::qrdata::version_from_bits(word)
+            && best.is_none_or(|b| found.1 < b.1)
+        {
+            best = Some(found);
+        }
+    }
+    best
 }
 
 fn finder_points(t: &Triple, dim: usize) -> Vec<(f64, f64, f64, f64)> {

@@ -294,6 +294,13 @@ fn version_codewords() -> &'static [u32; 41] {
     })
 }
 
+/// The version an 18-bit version-information word (bit i = module i of a
+/// block, as ISO 18004 places them) encodes, with its Hamming distance from
+/// the codeword, when within the code's 3-error reach.
+pub fn version_from_bits(word: u32) -> Option<(usize, u32)> {
+    nearest(version_codewords(), word, 7)
+}
+
 /// Nearest valid codeword within distance 3, as its data value.
 fn nearest<const N: usize, T: Copy + Into<u32>>(
     table: &[T; N],
