@@ -411,13 +411,12 @@ fn candidate_versions(img: &GrayImage, t: &finder::Triple) -> Vec<usize> {
     });
     let mut versions: Vec<usize> = scored.into_iter().map(|s| s.1).collect();
     if v0 >= 6
-        && let Some((read, fixed)) = grid::read_version(img, t)
-        && read.abs_diff(v0) <= 6
+        && let Some((read, fixed)) = grid::read_version(img, t, v0.saturating_sub(4)..=v0 + 4)
     {
-        // Noise lands within 3 bits of some version codeword 13 % of the
-        // time, within 1 bit 0.25 %: a block read with at most one bit
-        // corrected settles the side, and a grid that fails at the side
-        // its code says it has would fail at every other side too.
+        // Noise lands within one bit of a given version codeword 0.007 % of
+        // the time: a block read with at most one bit corrected settles the
+        // side, and a grid that fails at the side its code says it has would
+        // fail at every other side too.
         if fixed <= 1 {
             return vec![read];
         }

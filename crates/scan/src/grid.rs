@@ -383,49 +383,59 @@ pub fn timing_fit(img: &GrayImage, t: &Triple, dim: usize) -> f32 {
 /// 7 and up), read from the image before any grid is located: each 6×3 block
 /// sits at a fixed offset from its finder (columns 5–7 left of the top-right
 /// finder's centre, rows 5–7 above the bottom-left one's), whatever the
-/// version, so the finder-to-finder vectors over the estimated side place it
-/// well enough for the BCH(18,6) code to absorb a few misread modules.
-/// zxing-cpp also reads these blocks to settle the dimension of large codes;
-/// the timing rows cannot, once modules are three blurred pixels wide.
+/// version. The finder-to-finder vectors over a candidate side place it; each
+/// candidate version in `versions` is tried, and a read counts only when the
+/// block names the very version whose side placed it (noise would have to
+/// land near one particular codeword of the BCH(18,6) code). zxing-cpp also
+/// reads these blocks to settle the dimension of large codes; the timing rows
+/// cannot, once modules are three blurred pixels wide.
 /// Returns the version and the bits corrected (0–3).
-pub fn read_version(img: &GrayImage, t: &Triple) -> Option<(usize, u32)> {
-    let d = f64::from(t.dim_estimate) - 7.0;
-    if d < 20.0 {
-        return None;
-    }
+pub fn read_version(
+    img: &GrayImage,
+    t: &Triple,
+    versions: impl IntoIterator<Item = usize>,
+) -> Option<(usize, u32)> {
     let (tl, tr, bl) = (
         (f64::from(t.tl.x), f64::from(t.tl.y)),
         (f64::from(t.tr.x), f64::from(t.tr.y)),
         (f64::from(t.bl.x), f64::from(t.bl.y)),
     );
-    let u = ((tr.0 - tl.0) / d, (tr.1 - tl.1) / d);
-    let v = ((bl.0 - tl.0) / d, (bl.1 - tl.1) / d);
-    let at = |o: (f64, f64), dc: f64, dr: f64| {
-        sample(
-            img,
-            (o.0 + u.0 * dc + v.0 * dr) as f32,
-            (o.1 + u.1 * dc + v.1 * dr) as f32,
-        )
-    };
     let mut best: Option<(usize, u32)> = None;
-    for (o, transposed) in [(tr, false), (bl, true)] {
-        // the finder's own dark core and light ring set the threshold
-        let dark = at(o, 0.0, 0.0);
-        let light = (at(o, 2.0, 0.0) + at(o, -2.0, 0.0) + at(o, 0.0, 2.0) + at(o, 0.0, -2.0)) / 4.0;
-        if light - dark < 10.0 {
+    for version in versions {
+        if !(7..=40).contains(&version) {
             continue;
         }
-        let mid = (dark + light) / 2.0;
-        let mut word = 0u32;
-        for i in 0..18 {
-            let (a, b) = (-7.0 + (i % 3) as f64, -3.0 + (i / 3) as f64);
-            let (dc, dr) = if transposed { (b, a) } else { (a, b) };
-            word |= u32::from(at(o, dc, dr) < mid) << i;
-        }
-        if let Some(found) = super::qrdata::version_from_bits(word)
-            && best.is_none_or(|b| found.1 < b.1)
-        {
-            best = Some(found);
+        let d = (10 + 4 * version) as f64; // modules between finder centres
+        let u = ((tr.0 - tl.0) / d, (tr.1 - tl.1) / d);
+        let v = ((bl.0 - tl.0) / d, (bl.1 - tl.1) / d);
+        let at = |o: (f64, f64), dc: f64, dr: f64| {
+            sample(
+                img,
+                (o.0 + u.0 * dc + v.0 * dr) as f32,
+                (o.1 + u.1 * dc + v.1 * dr) as f32,
+            )
+        };
+        for (o, transposed) in [(tr, false), (bl, true)] {
+            // the finder's own dark core and light ring set the threshold
+            let dark = at(o, 0.0, 0.0);
+            let light =
+                (at(o, 2.0, 0.0) + at(o, -2.0, 0.0) + at(o, 0.0, 2.0) + at(o, 0.0, -2.0)) / 4.0;
+            if light - dark < 10.0 {
+                continue;
+            }
+            let mid = (dark + light) / 2.0;
+            let mut word = 0u32;
+            for i in 0..18 {
+                let (a, b) = (-7.0 + (i % 3) as f64, -3.0 + (i / 3) as f64);
+                let (dc, dr) = if transposed { (b, a) } else { (a, b) };
+                word |= u32::from(at(o, dc, dr) < mid) << i;
+            }
+            if let Some(found) = super::qrdata::version_from_bits(word)
+                && found.0 == version
+                && best.is_none_or(|b| found.1 < b.1)
+            {
+                best = Some(found);
+            }
         }
     }
     best
@@ -631,4 +641,119 @@ pub fn local_thresholds(img: &GrayImage, h: &Homography, dim: usize) -> Vec<f32>
 /// A matrix handed to rqrr, `true` = dark module.
 pub fn to_rqrr(dim: usize, dark: &[bool]) -> rqrr::Grid<rqrr::SimpleGrid> {
     rqrr::Grid::new(rqrr::SimpleGrid::from_func(dim, |x, y| dark[y * dim + x]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::finder::Finder;
+
+    /// A code of version `v` drawn with `m`-pixel modules, rotated by `deg`
+    /// about the image centre (nearest-module rendering, grey levels 30/225),
+    /// and its three finder centres in pixels.
+    fn rotated_code(v: i16, m: f64, deg: f64) -> (GrayImage, [(f32, f32); 3], usize) {
+        let code = qrcode::QrCode::with_version(
+            format!("version {v} test").as_bytes(),
+            qrcode::Version::Normal(v),
+            qrcode::EcLevel::M,
+        )
+        .expect("encodes");
+        let n = code.width();
+        let colors = code.to_colors();
+        let side = ((n + 16) as f64 * m * 1.5) as u32;
+        let c = f64::from(side) / 2.0;
+        let (s, co) = deg.to_radians().sin_cos();
+        // module coordinates -> pixels: rotate about the code's centre
+        let to_px = |mx: f64, my: f64| {
+            let (x, y) = ((mx - n as f64 / 2.0) * m, (my - n as f64 / 2.0) * m);
+            (c + x * co - y * s, c + x * s + y * co)
+        };
+        let img = GrayImage::from_fn(side, side, |x, y| {
+            let (x, y) = (f64::from(x) + 0.5 - c, f64::from(y) + 0.5 - c);
+            let (mx, my) = (
+                (x * co + y * s) / m + n as f64 / 2.0,
+                (-x * s + y * co) / m + n as f64 / 2.0,
+            );
+            let dark = mx >= 0.0
+                && my >= 0.0
+                && (mx as usize) < n
+                && (my as usize) < n
+                && colors[my as usize * n + mx as usize] == qrcode::Color::Dark;
+            [if dark { 30 } else { 225 }].into()
+        });
+        let f = |mx: f64, my: f64| {
+            let (x, y) = to_px(mx, my);
+            (x as f32, y as f32)
+        };
+        let d = n as f64;
+        (img, [f(3.5, 3.5), f(d - 3.5, 3.5), f(3.5, d - 3.5)], n)
+    }
+
+    fn triple(c: [(f32, f32); 3], m: f32, dim_estimate: f32) -> Triple {
+        let f = |(x, y): (f32, f32)| Finder {
+            x,
+            y,
+            module: m,
+            hits: 5,
+        };
+        Triple {
+            tl: f(c[0]),
+            tr: f(c[1]),
+            bl: f(c[2]),
+            dim_estimate,
+            score: 1.0,
+        }
+    }
+
+    #[test]
+    fn the_version_blocks_name_the_version_even_when_the_side_estimate_is_off() {
+        for (v, m, deg) in [
+            (7, 4.0, 0.0),
+            (12, 3.0, 17.0),
+            (25, 3.0, -33.0),
+            (40, 2.5, 8.0),
+        ] {
+            let (img, c, n) = rotated_code(v, m, deg);
+            // the finder-distance estimate is a few modules off on blurred codes
+            for off in [-3.0, 0.0, 3.0] {
+                let t = triple(c, m as f32, n as f32 + off);
+                assert_eq!(
+                    read_version(&img, &t, v as usize - 4..=v as usize + 4).map(|r| r.0),
+                    Some(v as usize),
+                    "v{v} at {deg}°, estimate off by {off}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn no_version_is_read_where_there_is_no_code() {
+        let (mut img, c, n) = rotated_code(20, 3.0, 10.0);
+        // wipe everything but the three finders' surroundings
+        let keep = |x: f32, y: f32| {
+            c.iter()
+                .any(|f| (f.0 - x).abs() < 12.0 && (f.1 - y).abs() < 12.0)
+        };
+        for (x, y, p) in img.enumerate_pixels_mut() {
+            if !keep(x as f32, y as f32) {
+                *p = [225].into();
+            }
+        }
+        assert_eq!(read_version(&img, &triple(c, 3.0, n as f32), 16..=24), None);
+    }
+
+    #[test]
+    fn the_timing_rows_fit_the_true_side_and_not_its_neighbours() {
+        // regression: row 6 was sampled on its boundary with row 5
+        let (img, c, n) = rotated_code(10, 3.0, 21.0);
+        // a camera's blur: a module's edges spread over its neighbours
+        let img = image::imageops::blur(&img, 1.6);
+        let t = triple(c, 3.0, n as f32);
+        let fit = timing_fit(&img, &t, n);
+        // (0.96 here; 0.88 when sampled half a module off)
+        assert!(fit > 0.93, "fit {fit}");
+        for wrong in [n - 4, n + 4] {
+            assert!(timing_fit(&img, &t, wrong) < 0.75, "side {wrong}");
+        }
+    }
 }
