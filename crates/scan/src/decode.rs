@@ -353,7 +353,7 @@ fn own(
     }
     let triples = finder::group(&finders, 14);
     let mut used: Vec<(f32, f32)> = Vec::new();
-    for (ti, t) in triples.iter().take(12).enumerate() {
+    for t in triples.iter().take(12) {
         if ctx.expired() {
             return;
         }
@@ -365,22 +365,12 @@ fn own(
             continue;
         }
         let versions = candidate_versions(img, t);
-        for (vi, v) in versions.iter().copied().enumerate() {
+        for v in versions {
             let dim = 17 + 4 * v;
             if tried.seen(t, dim) {
                 continue;
             }
             if let Some((d, _)) = try_grid(img, t, dim, name) {
-                eprintln!(
-                    "XREAD {name} triple {ti} ver {vi} of {} v{v} ntriples {} {:?} est {}",
-                    versions.len(),
-                    triples.len(),
-                    versions
-                        .iter()
-                        .map(|&v| (v, grid::timing_fit(img, t, 17 + 4 * v)))
-                        .collect::<Vec<_>>(),
-                    t.dim_estimate
-                );
                 used.extend([t.tl, t.tr, t.bl].iter().map(|f| (f.x, f.y)));
                 push(out, d);
                 if first_only {
