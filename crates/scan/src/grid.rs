@@ -148,57 +148,103 @@ pub fn alignment_positions(version: usize) -> Vec<usize> {
     res
 }
 
-/// Template score of an alignment pattern centred at pixel `(cx, cy)` with
-/// module axes `j` (dx/dmx, dx/dmy, dy/dmx, dy/dmy): light ring minus dark parts.
-fn apat_score(img: &GrayImage, cx: f64, cy: f64, j: &[f64; 4]) -> f32 {
-    let s = |mx: f64, my: f64| {
-        sample(
-            img,
-            (cx + j[0] * mx + j[1] * my) as f32,
-            (cy + j[2] * mx + j[3] * my) as f32,
-        )
-    };
-    let centre = s(0.0, 0.0);
-    let mut ring1 = 0.0;
-    let mut ring1_max: f32 = 0.0;
-    let mut ring1_min: f32 = 255.0;
-    for (dx, dy) in [
-        (-1.0, -1.0),
-        (0.0, -1.0),
-        (1.0, -1.0),
-        (1.0, 0.0),
-        (1.0, 1.0),
-        (0.0, 1.0),
-        (-1.0, 1.0),
-        (-1.0, 0.0),
-    ] {
-        let v = s(dx, dy);
-        ring1 += v;
-        ring1_max = ring1_max.max(v);
-        ring1_min = ring1_min.min(v);
-    }
-    ring1 /= 8.0;
-    let mut ring2 = 0.0;
-    let mut ring2_max: f32 = 0.0;
-    for i in -2i32..=2 {
-        for (dx, dy) in [(i as f64, -2.0), (i as f64, 2.0)] {
-            let v = s(dx, dy);
-            ring2 += v;
-            ring2_max = ring2_max.max(v);
+/// The 25 sample points of the alignment-pattern template (centre, the
+/// light ring one module out, the dark ring two out) as pixel offsets for
+/// module axes `j` (dx/dmx, dx/dmy, dy/dmx, dy/dmy), with their bounding box.
+/// Built once per search: the template is evaluated a few hundred times at
+/// the same scale.
+struct ApatTemplate {
+    offs: [(f32, f32); 25],
+    lo: (f32, f32),
+    hi: (f32, f32),
+}
+
+impl ApatTemplate {
+    fn new(j: &[f64; 4]) -> Self {
+        // module offset to pixel offset through the local Jacobian
+        let px = |dx: i32, dy: i32| {
+            let (dx, dy) = (f64::from(dx), f64::from(dy));
+            (
+                (j[0] * dx + j[1] * dy) as f32,
+                (j[2] * dx + j[3] * dy) as f32,
+            )
+        };
+        let mut offs = [(0.0f32, 0.0f32); 25];
+        let mut k = 1;
+        for (dx, dy) in [
+            (-1, -1),
+            (0, -1),
+            (1, -1),
+            (1, 0),
+            (1, 1),
+            (0, 1),
+            (-1, 1),
+            (-1, 0),
+        ] {
+            offs[k] = px(dx, dy);
+            k += 1;
         }
-        if i.abs() < 2 {
-            for (dx, dy) in [(-2.0, i as f64), (2.0, i as f64)] {
-                let v = s(dx, dy);
-                ring2 += v;
-                ring2_max = ring2_max.max(v);
+        for i in -2i32..=2 {
+            for (dx, dy) in [(i, -2), (i, 2)] {
+                offs[k] = px(dx, dy);
+                k += 1;
+            }
+            if i.abs() < 2 {
+                for (dx, dy) in [(-2, i), (2, i)] {
+                    offs[k] = px(dx, dy);
+                    k += 1;
+                }
             }
         }
+        let mut lo = (f32::MAX, f32::MAX);
+        let mut hi = (f32::MIN, f32::MIN);
+        for &(x, y) in &offs {
+            lo = (lo.0.min(x), lo.1.min(y));
+            hi = (hi.0.max(x), hi.1.max(y));
+        }
+        ApatTemplate { offs, lo, hi }
     }
-    ring2 /= 16.0;
-    // average contrast, penalised by the worst light and dark samples
-    let avg = ring1 - 0.5 * (centre + ring2);
-    let worst = ring1_min - ring2_max.max(centre);
-    0.6 * avg + 0.4 * worst
+
+    /// Light ring minus dark parts at pixel `(cx, cy)`: average contrast,
+    /// penalised by the worst light and dark samples.
+    fn score(&self, img: &GrayImage, cx: f64, cy: f64) -> f32 {
+        let (cx, cy) = (cx as f32, cy as f32);
+        let (w, h) = (img.width() as f32, img.height() as f32);
+        let inside = cx + self.lo.0 >= 0.0
+            && cy + self.lo.1 >= 0.0
+            && cx + self.hi.0 < w - 1.0
+            && cy + self.hi.1 < h - 1.0;
+        let mut v = [0f32; 25];
+        if inside {
+            // every point has all four bilinear neighbours: no clamping
+            let raw = img.as_raw();
+            let stride = img.width() as usize;
+            for (o, &(dx, dy)) in v.iter_mut().zip(&self.offs) {
+                let (x, y) = (cx + dx, cy + dy);
+                let (x0, y0) = (x as usize, y as usize);
+                let (fx, fy) = (x - x0 as f32, y - y0 as f32);
+                let i = y0 * stride + x0;
+                let p = |i: usize| f32::from(raw[i]);
+                let top = p(i) + (p(i + 1) - p(i)) * fx;
+                let bot = p(i + stride) + (p(i + stride + 1) - p(i + stride)) * fx;
+                *o = top + (bot - top) * fy;
+            }
+        } else {
+            for (o, &(dx, dy)) in v.iter_mut().zip(&self.offs) {
+                *o = sample(img, cx + dx, cy + dy);
+            }
+        }
+        let centre = v[0];
+        let ring1 = &v[1..9];
+        let ring2 = &v[9..25];
+        let r1 = ring1.iter().sum::<f32>() / 8.0;
+        let r1_min = ring1.iter().copied().fold(255.0, f32::min);
+        let r2 = ring2.iter().sum::<f32>() / 16.0;
+        let r2_max = ring2.iter().copied().fold(0.0, f32::max);
+        let avg = r1 - 0.5 * (centre + r2);
+        let worst = r1_min - r2_max.max(centre);
+        0.6 * avg + 0.4 * worst
+    }
 }
 
 /// Search for the alignment pattern near its predicted place; returns the best
@@ -217,10 +263,11 @@ fn find_apat(
 ) -> (f64, f64, f32) {
     let (px, py) = h.map(mx, my);
     let j = h.jacobian(mx, my);
+    let tpl = ApatTemplate::new(&j);
     let at = |(ox, oy): (f64, f64), dx: f64, dy: f64| {
         let cx = ox + j[0] * dx + j[1] * dy;
         let cy = oy + j[2] * dx + j[3] * dy;
-        (cx, cy, apat_score(img, cx, cy, &j))
+        (cx, cy, tpl.score(img, cx, cy))
     };
     // Steps are in module units, mapped to pixels through the local Jacobian.
     let search = |o: (f64, f64), steps: i32, step: f64, mut best: (f64, f64, f32)| {
