@@ -576,7 +576,7 @@ fn refine(
         // the patterns nearest the finders are where the map is best: none
         // of the first four there means a wrong side or no code, not a map
         // worth following further
-        if found == 0 && tried >= 4 {
+        if (found == 0 && tried >= 4) || (tried >= 8 && found * 3 < tried) {
             break;
         }
         let (mx, my) = (x as f64 + 0.5, y as f64 + 0.5);
