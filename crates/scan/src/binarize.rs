@@ -63,18 +63,23 @@ impl Bitmap {
     /// Pack one row from its per-pixel 0/1 bytes.
     #[inline]
     fn pack_row(&mut self, y: usize, mask: &[u8]) {
+        // eight 0/1 bytes to eight bits: the multiply moves byte k's low bit
+        // to bit 56 + k with no carries between them
+        let pack8 = |b: u64| (b & 0x0101_0101_0101_0101).wrapping_mul(0x0102_0408_1020_4080) >> 56;
         let row = &mut self.words[y * self.stride..(y + 1) * self.stride];
-        for (word, chunk) in row.iter_mut().zip(mask.chunks(64)) {
+        let full = mask.len() / 64;
+        for (word, chunk) in row.iter_mut().zip(mask.chunks_exact(64)) {
             let mut v = 0u64;
-            for (k, bytes) in chunk.chunks(8).enumerate() {
-                let mut b = [0u8; 8];
-                b[..bytes.len()].copy_from_slice(bytes);
-                // eight 0/1 bytes to eight bits: the multiply moves byte k's
-                // low bit to bit 56 + k with no carries between them
-                let packed = (u64::from_le_bytes(b) & 0x0101_0101_0101_0101)
-                    .wrapping_mul(0x0102_0408_1020_4080)
-                    >> 56;
-                v |= packed << (8 * k);
+            for (k, bytes) in chunk.chunks_exact(8).enumerate() {
+                let b = u64::from_le_bytes(bytes.try_into().unwrap_or([0; 8]));
+                v |= pack8(b) << (8 * k);
+            }
+            *word = v;
+        }
+        if let Some(word) = row.get_mut(full) {
+            let mut v = 0u64;
+            for (i, &m) in mask[full * 64..].iter().enumerate() {
+                v |= u64::from(m & 1) << i;
             }
             *word = v;
         }
@@ -156,8 +161,8 @@ impl Integral {
 pub struct LocalMeans {
     block: usize,
     bw: usize,
-    /// Per block: the window's pixel sum and pixel count.
-    win: Vec<(u64, u32)>,
+    /// Per block: the mean grey level of its window.
+    means: Vec<f32>,
 }
 
 impl LocalMeans {
@@ -166,63 +171,84 @@ impl LocalMeans {
         let block = if r < 10 { 2 } else { 4 };
         let (bw, bh) = (w.div_ceil(block), h.div_ceil(block));
         let raw = img.as_raw();
-        // block sums; edge blocks hold fewer pixels and count them
-        let mut sums = vec![0u32; bw * bh];
-        for y in 0..h {
-            let brow = &mut sums[(y / block) * bw..(y / block + 1) * bw];
-            let px = &raw[y * w..y * w + w];
-            if block == 4 {
-                for (s, c) in brow.iter_mut().zip(px.chunks_exact(4)) {
-                    *s += u32::from(c[0]) + u32::from(c[1]) + u32::from(c[2]) + u32::from(c[3]);
-                }
-            } else {
-                for (s, c) in brow.iter_mut().zip(px.chunks_exact(2)) {
-                    *s += u32::from(c[0]) + u32::from(c[1]);
-                }
-            }
-            let tail = w % block;
-            if tail > 0 {
-                brow[bw - 1] += px[w - tail..].iter().map(|&p| u32::from(p)).sum::<u32>();
-            }
-        }
-        // summed-area table over blocks
+        // summed-area table over block sums, built a row of blocks at a time;
+        // wrapping u32 as in `Integral` (a window sums far below 2³²)
         let s = bw + 1;
-        let mut sat = vec![0u64; s * (bh + 1)];
+        let mut sat = vec![0u32; s * (bh + 1)];
+        let mut sums = vec![0u32; bw];
         for by in 0..bh {
-            let mut row = 0u64;
+            sums.fill(0);
+            for y in by * block..((by + 1) * block).min(h) {
+                let px = &raw[y * w..y * w + w];
+                if block == 4 {
+                    for (s, c) in sums.iter_mut().zip(px.chunks_exact(4)) {
+                        *s += u32::from(c[0]) + u32::from(c[1]) + u32::from(c[2]) + u32::from(c[3]);
+                    }
+                } else {
+                    for (s, c) in sums.iter_mut().zip(px.chunks_exact(2)) {
+                        *s += u32::from(c[0]) + u32::from(c[1]);
+                    }
+                }
+                let tail = w % block;
+                if tail > 0 {
+                    sums[bw - 1] += px[w - tail..].iter().map(|&p| u32::from(p)).sum::<u32>();
+                }
+            }
+            let (above, below) = sat.split_at_mut((by + 1) * s);
+            let above = &above[by * s..];
+            let mut row = 0u32;
             for bx in 0..bw {
-                row += u64::from(sums[by * bw + bx]);
-                sat[(by + 1) * s + bx + 1] = sat[by * s + bx + 1] + row;
+                row = row.wrapping_add(sums[bx]);
+                below[bx + 1] = above[bx + 1].wrapping_add(row);
             }
         }
         // a window of 2·rb+1 blocks spans about the 2r+1 pixels asked for
         let rb = ((2 * r + 1) as f32 / block as f32 - 1.0) / 2.0;
         let rb = (rb + 0.5).max(1.0) as usize;
-        let mut win = Vec::with_capacity(bw * bh);
+        // Per row of blocks: the column sums of the window's rows (one
+        // subtraction of two table rows), then each block's window from two
+        // of them, scaled by precomputed reciprocals of the pixel counts
+        // (edge windows hold fewer pixels).
+        let cols: Vec<(usize, usize, f32)> = (0..bw)
+            .map(|bx| {
+                let (x0, x1) = (bx.saturating_sub(rb), (bx + rb + 1).min(bw));
+                (
+                    x0,
+                    x1,
+                    1.0 / ((x1 * block).min(w) - x0 * block).max(1) as f32,
+                )
+            })
+            .collect();
+        let mut d = vec![0u32; s];
+        let mut means = Vec::with_capacity(bw * bh);
         for by in 0..bh {
             let (y0, y1) = (by.saturating_sub(rb), (by + rb + 1).min(bh));
-            let py = ((y1 * block).min(h) - y0 * block) as u32;
-            for bx in 0..bw {
-                let (x0, x1) = (bx.saturating_sub(rb), (bx + rb + 1).min(bw));
-                let px = ((x1 * block).min(w) - x0 * block) as u32;
-                let sum = sat[y1 * s + x1] + sat[y0 * s + x0] - sat[y0 * s + x1] - sat[y1 * s + x0];
-                win.push((sum, px * py));
+            let inv_py = 1.0 / ((y1 * block).min(h) - y0 * block).max(1) as f32;
+            let (top, bottom) = (&sat[y0 * s..y0 * s + s], &sat[y1 * s..y1 * s + s]);
+            for ((d, &b), &t) in d.iter_mut().zip(bottom).zip(top) {
+                *d = b.wrapping_sub(t);
             }
+            means.extend(
+                cols.iter()
+                    .map(|&(x0, x1, inv)| d[x1].wrapping_sub(d[x0]) as f32 * inv * inv_py),
+            );
         }
-        LocalMeans { block, bw, win }
+        LocalMeans { block, bw, means }
     }
 
     /// A pixel is dark when it is more than `pct` percent below its local mean.
     pub fn bitmap(&self, img: &GrayImage, pct: u32) -> Bitmap {
         let (w, h) = (img.width() as usize, img.height() as usize);
-        let keep = u64::from(100 - pct.min(100));
-        // p < mean·keep/100  ⇔  p < ⌈sum·keep / (100·n)⌉, at most 255
+        let keep = (100 - pct.min(100)) as f32 / 100.0;
+        // p < mean·keep  ⇔  p < ⌈mean·keep⌉ for whole grey levels
         let thr: Vec<u8> = self
-            .win
+            .means
             .iter()
-            .map(|&(sum, n)| {
-                let d = 100 * u64::from(n.max(1));
-                (sum * keep).div_ceil(d).min(255) as u8
+            .map(|&m| {
+                // ceil without a libm call (no SSE4.1 in the baseline target)
+                let v = (m * keep).clamp(0.0, 255.0);
+                let t = v as u8;
+                t.saturating_add(u8::from(f32::from(t) < v))
             })
             .collect();
         let raw = img.as_raw();
