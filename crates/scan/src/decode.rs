@@ -121,11 +121,12 @@ fn push(out: &mut Vec<Decoded>, d: Decoded) {
     }
 }
 
-/// Grid locations already tried and failed on one image: the attempts that
-/// differ only in the bitmap (local, hard, Otsu) mostly find the same finders,
-/// and locating and sampling read the grey image, not the bitmap, so a triple
+/// Grid locations already tried and failed on one image: the local and hard
+/// attempts differ only in the bitmap and mostly find the same finders, and
+/// locating and sampling read the grey image, not the bitmap, so a triple
 /// whose three centres sit within a tenth of a module of a failed one would
-/// repeat that work to the same end.
+/// repeat that work to the same end. (The Otsu attempt keeps its own: shared,
+/// its failures cost the hard attempt a simulator read.)
 #[derive(Default)]
 struct Tried(Vec<([(f32, f32); 3], usize)>);
 
@@ -238,6 +239,24 @@ fn run(img: &GrayImage, opts: &DecodeOptions, out: &mut Vec<Decoded>, first_only
     if done(out) {
         return;
     }
+    // Clean codes with modules wider than the local window (its mean inside
+    // a finder's 3×3 core is the core's own grey): one global threshold.
+    // Cheap, and its triples mostly repeat the local ones (`Tried`).
+    attempt("own-otsu", || {
+        let glob = binarize::global(&base, binarize::otsu_level(&base));
+        own(
+            &base,
+            &glob,
+            "own-otsu",
+            &ctx,
+            out,
+            first_only,
+            &mut Tried::default(),
+        );
+    });
+    if done(out) {
+        return;
+    }
     // Small, blurred finders: their light ring is only a little above the
     // local mean; a harder threshold (25 % below) keeps it light.
     attempt("own-hard", || {
@@ -267,13 +286,6 @@ fn run(img: &GrayImage, opts: &DecodeOptions, out: &mut Vec<Decoded>, first_only
         if done(out) {
             return;
         }
-    }
-    attempt("own-otsu", || {
-        let glob = binarize::global(&base, binarize::otsu_level(&base));
-        own(&base, &glob, "own-otsu", &ctx, out, first_only, &mut tried);
-    });
-    if done(out) {
-        return;
     }
     if opts.try_rqrr_detector {
         attempt("rqrr-plain", || {
