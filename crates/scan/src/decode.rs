@@ -293,8 +293,10 @@ fn try_grid(
     dim: usize,
     name: &'static str,
 ) -> Option<(Decoded, grid::Homography)> {
-    let by_alignment =
-        || grid::locate(img, t, dim).and_then(|h| sample_and_decode(img, h, dim, name));
+    let by_alignment = || {
+        let h = grid::locate(img, t, dim)?;
+        sample_and_decode(img, h, dim, name).or_else(|| mesh_decode(img, t, h, dim, name))
+    };
     let by_edges =
         || grid::locate_by_edges(img, t, dim).and_then(|h| sample_and_decode(img, h, dim, name));
     // finders of clearly different sizes mean strong perspective: edges first
@@ -321,12 +323,41 @@ fn sample_and_decode(
         return None;
     }
     let thr = grid::local_thresholds(img, &h, dim);
-    let dark: Vec<bool> = vals.iter().zip(&thr).map(|(v, t)| *v < *t).collect();
+    decode_samples(dim, &vals, &thr, name).map(|d| (d, h))
+}
+
+/// The last resort for a large located code that did not decode: sample it
+/// again through the alignment-pattern lattice ([`grid::Mesh`]), for paper
+/// that bends. Only when the global map's timing patterns already fit (the
+/// size and the map are right, the modules between drift).
+fn mesh_decode(
+    img: &GrayImage,
+    t: &finder::Triple,
+    h: grid::Homography,
+    dim: usize,
+    name: &'static str,
+) -> Option<(Decoded, grid::Homography)> {
+    if dim < 45 {
+        return None;
+    }
+    let vals = grid::sample_modules(img, &h, dim);
+    if grey_timing_fit(dim, &vals) < 0.7 {
+        return None;
+    }
+    let mesh = grid::Mesh::measure(img, &h, dim, &grid::finder_points(t, dim))?;
+    let (vals, thr) = mesh.sample(img, &h, dim);
+    decode_samples(dim, &vals, &thr, name).map(|d| (d, h))
+}
+
+/// Decide dark/light for sampled module values and decode: against the local
+/// thresholds, then one global threshold, then after sharpening.
+fn decode_samples(dim: usize, vals: &[f32], thr: &[f32], name: &'static str) -> Option<Decoded> {
+    let dark: Vec<bool> = vals.iter().zip(thr).map(|(v, t)| *v < *t).collect();
     if let Some(d) = decode_matrix(dim, &dark, name) {
-        return Some((d, h));
+        return Some(d);
     }
     // second opinion: one global threshold over the sampled modules
-    let mut sorted = vals.clone();
+    let mut sorted = vals.to_vec();
     let n = sorted.len();
     let hi = *sorted.select_nth_unstable_by(n * 9 / 10, f32::total_cmp).1;
     let lo = *sorted.select_nth_unstable_by(n / 10, f32::total_cmp).1;
@@ -335,7 +366,7 @@ fn sample_and_decode(
     if dark2 != dark
         && let Some(d) = decode_matrix(dim, &dark2, name)
     {
-        return Some((d, h));
+        return Some(d);
     }
     // blur spreads each module into its neighbours: undo some of it on the
     // module grid (unsharp mask against the 4-neighbour mean)
@@ -360,9 +391,9 @@ fn sample_and_decode(
             v + 0.8 * (v - sum / n)
         })
         .collect();
-    let dark3: Vec<bool> = sharp.iter().zip(&thr).map(|(v, t)| *v < *t).collect();
+    let dark3: Vec<bool> = sharp.iter().zip(thr).map(|(v, t)| *v < *t).collect();
     if dark3 != dark {
-        return decode_matrix(dim, &dark3, name).map(|d| (d, h));
+        return decode_matrix(dim, &dark3, name);
     }
     None
 }
