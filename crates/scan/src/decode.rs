@@ -242,7 +242,10 @@ fn own(
     }
     let triples = finder::group(&finders, 14);
     let mut used: Vec<(f32, f32)> = Vec::new();
-    for t in triples.iter().take(12) {
+    // maps located for large sizes that did not decode: (triple, side, map)
+    let mut drifting: Vec<(usize, usize, grid::Homography)> = Vec::new();
+    let mut located = Vec::new();
+    for (ti, t) in triples.iter().take(12).enumerate() {
         if ctx.expired() {
             return;
         }
@@ -256,13 +259,31 @@ fn own(
         let versions = candidate_versions(img, t);
         for v in versions {
             let dim = 17 + 4 * v;
-            if let Some((d, _)) = try_grid(img, t, dim, name) {
+            if let Some((d, _)) = try_grid(img, t, dim, name, Some(&mut located)) {
                 used.extend([t.tl, t.tr, t.bl].iter().map(|f| (f.x, f.y)));
                 push(out, d);
                 if first_only {
                     return;
                 }
                 break;
+            }
+        }
+        drifting.extend(located.drain(..).map(|(dim, h)| (ti, dim, h)));
+    }
+    if !used.is_empty() {
+        return;
+    }
+    // Second stage, only when no triple decoded: large codes whose map fits
+    // at the alignment patterns but drifts between them (bent paper) are
+    // resampled through their lattice of alignment patterns.
+    for (ti, dim, h) in drifting {
+        if ctx.expired() {
+            return;
+        }
+        if let Some((d, _)) = mesh_decode(img, &triples[ti], h, dim, name) {
+            push(out, d);
+            if first_only {
+                return;
             }
         }
     }
@@ -287,15 +308,26 @@ fn candidate_versions(img: &GrayImage, t: &finder::Triple) -> Vec<usize> {
     scored.into_iter().map(|s| s.1).collect()
 }
 
+/// Locate and decode a triple at side `dim`. Maps of large sizes (version 7
+/// and up) located by the alignment patterns that did not decode go to
+/// `located`, for the lattice resampling of [`mesh_decode`].
 fn try_grid(
     img: &GrayImage,
     t: &finder::Triple,
     dim: usize,
     name: &'static str,
+    located: Option<&mut Vec<(usize, grid::Homography)>>,
 ) -> Option<(Decoded, grid::Homography)> {
     let by_alignment = || {
         let h = grid::locate(img, t, dim)?;
-        sample_and_decode(img, h, dim, name).or_else(|| mesh_decode(img, t, h, dim, name))
+        let r = sample_and_decode(img, h, dim, name);
+        if r.is_none()
+            && dim >= 45
+            && let Some(l) = located
+        {
+            l.push((dim, h));
+        }
+        r
     };
     let by_edges =
         || grid::locate_by_edges(img, t, dim).and_then(|h| sample_and_decode(img, h, dim, name));
@@ -338,10 +370,6 @@ fn mesh_decode(
     name: &'static str,
 ) -> Option<(Decoded, grid::Homography)> {
     if dim < 45 {
-        return None;
-    }
-    let vals = grid::sample_modules(img, &h, dim);
-    if grey_timing_fit(dim, &vals) < 0.7 {
         return None;
     }
     let mesh = grid::Mesh::measure(img, &h, dim, &grid::finder_points(t, dim))?;
@@ -575,7 +603,7 @@ pub fn locate_code(img: &GrayImage) -> Option<LocatedCode> {
                     continue;
                 }
                 let dim = 17 + 4 * v;
-                if let Some((d, hm)) = try_grid(img, t, dim, "locate") {
+                if let Some((d, hm)) = try_grid(img, t, dim, "locate", None) {
                     let n = dim as f64;
                     let c = [
                         hm.map(0.0, 0.0),
@@ -621,7 +649,7 @@ pub fn debug_report(img: &GrayImage) -> String {
         let v0 = ((t.dim_estimate - 17.0) / 4.0).round().clamp(1.0, 40.0) as usize;
         for v in [v0, v0 + 1, v0.saturating_sub(1)] {
             let dim = 17 + 4 * v;
-            let ok = try_grid(img, t, dim, "dbg").is_some();
+            let ok = try_grid(img, t, dim, "dbg", None).is_some();
             let _ = writeln!(s, "  v{v} dim {dim}: {}", if ok { "READ" } else { "fail" });
         }
     }
