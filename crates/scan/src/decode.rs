@@ -213,6 +213,14 @@ fn run(img: &GrayImage, opts: &DecodeOptions, out: &mut Vec<Decoded>, first_only
         if done(out) || ctx.expired() {
             return;
         }
+        // Modules far wider than any local window (a code filling the
+        // frame, often on a monitor whose pixel grid stripes the light
+        // modules at full size): one global level on the reduced copy.
+        let glob = binarize::global(&small, binarize::otsu_level(&small));
+        own(&small, &glob, "own-down2-otsu", &ctx, out, first_only);
+        if done(out) || ctx.expired() {
+            return;
+        }
     }
     if opts.try_inverted {
         let inv = binarize::invert(&base);
