@@ -221,6 +221,16 @@ fn run(img: &GrayImage, opts: &DecodeOptions, out: &mut Vec<Decoded>, first_only
         if done(out) || ctx.expired() {
             return;
         }
+        // Blur thins a finder's outer ring to a faint grey line a threshold
+        // below the local mean misses: threshold at the mean itself. That
+        // bitmap is noisy (many false finders, hence triples): only the
+        // best-ranked few are worth a grid location.
+        let r = (small.width().max(small.height()) as usize / 60).clamp(6, 60);
+        let soft = LocalMeans::new(&small, r).bitmap(&small, 0);
+        own_top(&small, &soft, "own-soft", &ctx, out, first_only, 2);
+        if done(out) || ctx.expired() {
+            return;
+        }
     }
     if opts.try_inverted {
         let inv = binarize::invert(&base);
@@ -244,6 +254,19 @@ fn own(
     out: &mut Vec<Decoded>,
     first_only: bool,
 ) {
+    own_top(img, bm, name, ctx, out, first_only, 12);
+}
+
+/// [`own`] over only the `max_triples` best-ranked triples.
+fn own_top(
+    img: &GrayImage,
+    bm: &Bitmap,
+    name: &'static str,
+    ctx: &Ctx,
+    out: &mut Vec<Decoded>,
+    first_only: bool,
+    max_triples: usize,
+) {
     let finders = finder::find_finders(bm);
     if finders.len() < 3 {
         return;
@@ -253,7 +276,7 @@ fn own(
     // maps located for large sizes that did not decode: (triple, side, map)
     let mut drifting: Vec<(usize, usize, grid::Homography)> = Vec::new();
     let mut located = Vec::new();
-    for (ti, t) in triples.iter().take(12).enumerate() {
+    for (ti, t) in triples.iter().take(max_triples).enumerate() {
         if ctx.expired() {
             return;
         }
