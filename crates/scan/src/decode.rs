@@ -757,3 +757,104 @@ pub fn debug_timings(img: &GrayImage) -> Vec<(&'static str, f64)> {
     }
     v
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn all_attempts() -> DecodeOptions {
+        DecodeOptions {
+            budget: None,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_large_code_on_a_bent_page_is_read_through_its_alignment_lattice() {
+        let text = "bent page ".repeat(60);
+        let code = qrcode::QrCode::with_version(
+            text.as_bytes(),
+            qrcode::Version::Normal(25),
+            qrcode::EcLevel::M,
+        )
+        .expect("encode");
+        let (img, _) = grid::tests::render(&code, 12.0);
+        let d = decode_frame(&img, &all_attempts()).expect("read");
+        assert_eq!(d.text, text);
+    }
+
+    /// A version-2 code filling a 1500 px frame, light modules striped by a
+    /// monitor's pixel grid (a darker line every 5 px each way).
+    fn monitor_frame(text: &str) -> GrayImage {
+        let code = qrcode::QrCode::with_error_correction_level(text.as_bytes(), qrcode::EcLevel::M)
+            .expect("encode");
+        let dim = code.width() as u32;
+        let colors = code.to_colors();
+        let px = 56;
+        let margin = 60;
+        let side = dim * px + 2 * margin;
+        GrayImage::from_fn(side, side, |x, y| {
+            let (mx, my) = (x.wrapping_sub(margin) / px, y.wrapping_sub(margin) / px);
+            let dark =
+                mx < dim && my < dim && colors[(my * dim + mx) as usize] == qrcode::Color::Dark;
+            let v = if dark {
+                25
+            } else if x % 5 == 0 || y % 5 == 0 {
+                90
+            } else {
+                215
+            };
+            [v].into()
+        })
+    }
+
+    #[test]
+    fn a_code_filling_a_monitor_frame_is_read() {
+        let text = "https://example.kz/visa/0042";
+        let d = decode_frame(&monitor_frame(text), &all_attempts()).expect("read");
+        assert_eq!(d.text, text);
+    }
+
+    /// A version-10 code at 6 px per module whose top-left finder has faded
+    /// (its outer ring printed light grey, as blur leaves a thin ring), with
+    /// a 3×3 box blur over everything.
+    fn faded_finder_frame(text: &str, ring: u8) -> GrayImage {
+        let code = qrcode::QrCode::with_version(
+            text.as_bytes(),
+            qrcode::Version::Normal(10),
+            qrcode::EcLevel::H,
+        )
+        .expect("encode");
+        let dim = code.width() as u32;
+        let colors = code.to_colors();
+        let px = 6;
+        let margin = 48;
+        let side = dim * px + 2 * margin;
+        let sharp = GrayImage::from_fn(side, side, |x, y| {
+            let (mx, my) = (x.wrapping_sub(margin) / px, y.wrapping_sub(margin) / px);
+            if mx >= dim || my >= dim || colors[(my * dim + mx) as usize] != qrcode::Color::Dark {
+                return [215].into();
+            }
+            let outer_ring = mx < 7 && my < 7 && (mx == 0 || my == 0 || mx == 6 || my == 6);
+            [if outer_ring { ring } else { 25 }].into()
+        });
+        GrayImage::from_fn(side, side, |x, y| {
+            let mut sum = 0u32;
+            for dy in 0..3 {
+                for dx in 0..3 {
+                    let (sx, sy) = ((x + dx).saturating_sub(1), (y + dy).saturating_sub(1));
+                    sum += u32::from(sharp.get_pixel(sx.min(side - 1), sy.min(side - 1))[0]);
+                }
+            }
+            [(sum / 9) as u8].into()
+        })
+    }
+
+    #[test]
+    fn a_finder_with_a_faded_outer_ring_is_found_at_the_local_mean() {
+        // at this grey only the threshold at the mean keeps the ring dark
+        let text = "faded finder ring 0123456789";
+        let d = decode_frame(&faded_finder_frame(text, 165), &all_attempts()).expect("read");
+        assert_eq!(d.text, text);
+    }
+}

@@ -776,7 +776,7 @@ impl Mesh {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::finder::Finder;
     use std::f64::consts::PI;
@@ -797,7 +797,8 @@ mod tests {
         }
     }
 
-    fn render(code: &qrcode::QrCode, amp: f64) -> (GrayImage, Vec<bool>) {
+    /// `code` drawn on a page bent by up to `amp` px, and its true matrix.
+    pub(crate) fn render(code: &qrcode::QrCode, amp: f64) -> (GrayImage, Vec<bool>) {
         let dim = code.width();
         let truth: Vec<bool> = code
             .to_colors()
