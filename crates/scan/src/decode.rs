@@ -245,6 +245,9 @@ fn run(img: &GrayImage, opts: &DecodeOptions, out: &mut Vec<Decoded>, first_only
     }
 }
 
+/// Located maps per attempt that get the lattice resampling of [`mesh_decode`].
+const MESH_TRIES: usize = 3;
+
 /// Our own finder detection, grouping, homography and sampling.
 fn own(
     img: &GrayImage,
@@ -273,8 +276,9 @@ fn own_top(
     }
     let triples = finder::group(&finders, 14);
     let mut used: Vec<(f32, f32)> = Vec::new();
-    // maps located for large sizes that did not decode: (triple, side, map)
-    let mut drifting: Vec<(usize, usize, grid::Homography)> = Vec::new();
+    // maps located for large sizes that did not decode: (timing fit of
+    // their samples, triple, side, map)
+    let mut drifting: Vec<(f32, usize, usize, grid::Homography)> = Vec::new();
     let mut located = Vec::new();
     for (ti, t) in triples.iter().take(max_triples).enumerate() {
         if ctx.expired() {
@@ -299,7 +303,7 @@ fn own_top(
                 break;
             }
         }
-        drifting.extend(located.drain(..).map(|(dim, h)| (ti, dim, h)));
+        drifting.extend(located.drain(..).map(|(fit, dim, h)| (fit, ti, dim, h)));
     }
     if !used.is_empty() {
         return;
@@ -307,7 +311,11 @@ fn own_top(
     // Second stage, only when no triple decoded: large codes whose map fits
     // at the alignment patterns but drifts between them (bent paper) are
     // resampled through their lattice of alignment patterns.
-    for (ti, dim, h) in drifting {
+    // The maps whose timing patterns fit best first, and only a few: a bent
+    // code of the right size still samples its timing rows better than
+    // chance, a wrong size or triple does not.
+    drifting.sort_by(|a, b| b.0.total_cmp(&a.0));
+    for (_, ti, dim, h) in drifting.into_iter().take(MESH_TRIES) {
         if ctx.expired() {
             return;
         }
@@ -347,16 +355,17 @@ fn try_grid(
     t: &finder::Triple,
     dim: usize,
     name: &'static str,
-    located: Option<&mut Vec<(usize, grid::Homography)>>,
+    located: Option<&mut Vec<(f32, usize, grid::Homography)>>,
 ) -> Option<(Decoded, grid::Homography)> {
     let by_alignment = || {
         let h = grid::locate(img, t, dim)?;
-        let r = sample_and_decode(img, h, dim, name);
+        let mut fit = 0.0;
+        let r = sample_and_decode_fit(img, h, dim, name, &mut fit);
         if r.is_none()
             && dim >= 45
             && let Some(l) = located
         {
-            l.push((dim, h));
+            l.push((fit, dim, h));
         }
         r
     };
@@ -379,10 +388,22 @@ fn sample_and_decode(
     dim: usize,
     name: &'static str,
 ) -> Option<(Decoded, grid::Homography)> {
+    sample_and_decode_fit(img, h, dim, name, &mut 0.0)
+}
+
+/// [`sample_and_decode`], also reporting the timing-pattern fit of the samples.
+fn sample_and_decode_fit(
+    img: &GrayImage,
+    h: grid::Homography,
+    dim: usize,
+    name: &'static str,
+    fit: &mut f32,
+) -> Option<(Decoded, grid::Homography)> {
     let vals = grid::sample_modules(img, &h, dim);
     // Cheap early rejection, before the thresholds and the three variants
     // below: a map that puts the timing patterns out of phase samples noise.
-    if grey_timing_fit(dim, &vals) < 0.6 {
+    *fit = grey_timing_fit(dim, &vals);
+    if *fit < 0.6 {
         return None;
     }
     let thr = grid::local_thresholds(img, &h, dim);
