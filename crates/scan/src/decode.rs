@@ -311,11 +311,27 @@ fn own_top(
     // Second stage, only when no triple decoded: large codes whose map fits
     // at the alignment patterns but drifts between them (bent paper) are
     // resampled through their lattice of alignment patterns.
-    // The maps whose timing patterns fit best first, and only a few: a bent
-    // code of the right size still samples its timing rows better than
-    // chance, a wrong size or triple does not.
+    // Only a few maps: those whose timing rows fit best (a gently bent code
+    // of the right size still samples them better than chance, a wrong size
+    // does not), and, as a bend can push row 6 off by a module or two, the
+    // size nearest the finder-distance estimate of each of the two
+    // best-ranked triples.
     drifting.sort_by(|a, b| b.0.total_cmp(&a.0));
-    for (_, ti, dim, h) in drifting.into_iter().take(MESH_TRIES) {
+    let mut picks: Vec<usize> = (0..drifting.len().min(MESH_TRIES)).collect();
+    for tri in 0..2 {
+        let nearest = (0..drifting.len())
+            .filter(|&i| drifting[i].1 == tri)
+            .min_by(|&i, &j| {
+                let off = |k: usize| (drifting[k].2 as f32 - triples[tri].dim_estimate).abs();
+                off(i).total_cmp(&off(j))
+            });
+        if let Some(i) = nearest
+            && !picks.contains(&i)
+        {
+            picks.push(i);
+        }
+    }
+    for (_, ti, dim, h) in picks.into_iter().map(|i| drifting[i]) {
         if ctx.expired() {
             return;
         }
