@@ -318,11 +318,11 @@ fn own_top(
     // best-ranked triples.
     drifting.sort_by(|a, b| b.0.total_cmp(&a.0));
     let mut picks: Vec<usize> = (0..drifting.len().min(MESH_TRIES)).collect();
-    for tri in 0..2 {
+    for (tri, t) in triples.iter().enumerate().take(2) {
         let nearest = (0..drifting.len())
             .filter(|&i| drifting[i].1 == tri)
             .min_by(|&i, &j| {
-                let off = |k: usize| (drifting[k].2 as f32 - triples[tri].dim_estimate).abs();
+                let off = |k: usize| (drifting[k].2 as f32 - t.dim_estimate).abs();
                 off(i).total_cmp(&off(j))
             });
         if let Some(i) = nearest
