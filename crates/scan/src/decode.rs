@@ -217,7 +217,15 @@ fn run(img: &GrayImage, opts: &DecodeOptions, out: &mut Vec<Decoded>, first_only
         // frame, often on a monitor whose pixel grid stripes the light
         // modules at full size): one global level on the reduced copy.
         let glob = binarize::global(&small, binarize::otsu_level(&small));
-        own(&small, &glob, "own-down2-otsu", &ctx, out, first_only);
+        own_top(
+            &small,
+            &glob,
+            "own-down2-otsu",
+            &ctx,
+            out,
+            first_only,
+            (3, 3),
+        );
         if done(out) || ctx.expired() {
             return;
         }
@@ -227,7 +235,7 @@ fn run(img: &GrayImage, opts: &DecodeOptions, out: &mut Vec<Decoded>, first_only
         // best-ranked few are worth a grid location.
         let r = (small.width().max(small.height()) as usize / 60).clamp(6, 60);
         let soft = LocalMeans::new(&small, r).bitmap(&small, 0);
-        own_top(&small, &soft, "own-soft", &ctx, out, first_only, 2);
+        own_top(&small, &soft, "own-soft", &ctx, out, first_only, (2, 3));
         if done(out) || ctx.expired() {
             return;
         }
@@ -257,10 +265,12 @@ fn own(
     out: &mut Vec<Decoded>,
     first_only: bool,
 ) {
-    own_top(img, bm, name, ctx, out, first_only, 12);
+    own_top(img, bm, name, ctx, out, first_only, (12, usize::MAX));
 }
 
-/// [`own`] over only the `max_triples` best-ranked triples.
+/// [`own`] over only the `limit.0` best-ranked triples and, for each, the
+/// `limit.1` best candidate versions (late attempts on noisy bitmaps, where
+/// the full search would cost an unread frame most).
 fn own_top(
     img: &GrayImage,
     bm: &Bitmap,
@@ -268,8 +278,9 @@ fn own_top(
     ctx: &Ctx,
     out: &mut Vec<Decoded>,
     first_only: bool,
-    max_triples: usize,
+    limit: (usize, usize),
 ) {
+    let (max_triples, max_versions) = limit;
     let finders = finder::find_finders(bm);
     if finders.len() < 3 {
         return;
@@ -292,7 +303,7 @@ fn own_top(
             continue;
         }
         let versions = candidate_versions(img, t);
-        for v in versions {
+        for v in versions.into_iter().take(max_versions) {
             let dim = 17 + 4 * v;
             if let Some((d, _)) = try_grid(img, t, dim, name, Some(&mut located)) {
                 used.extend([t.tl, t.tr, t.bl].iter().map(|f| (f.x, f.y)));
