@@ -79,6 +79,8 @@ pub struct Decoded {
 struct Ctx<'a> {
     opts: &'a DecodeOptions,
     start: Instant,
+    /// Stop at the first code ([`decode_frame`]) rather than collect all.
+    first_only: bool,
 }
 
 impl Ctx<'_> {
@@ -192,6 +194,7 @@ fn run(img: &GrayImage, opts: &DecodeOptions, out: &mut Vec<Decoded>, first_only
     let ctx = Ctx {
         opts,
         start: (opts.clock)(),
+        first_only,
     };
     let done = |out: &Vec<Decoded>| (!out.is_empty() && first_only) || ctx.expired();
 
@@ -209,15 +212,7 @@ fn run(img: &GrayImage, opts: &DecodeOptions, out: &mut Vec<Decoded>, first_only
             // the same window in scene terms as the half-size pass below
             let r = (q.width().max(q.height()) as usize / 30).clamp(6, 60);
             let bm = LocalMeans::new(q, r).bitmap(q, 15);
-            own(
-                q,
-                &bm,
-                "own-quarter",
-                &ctx,
-                out,
-                first_only,
-                &mut Tried::default(),
-            );
+            own(q, &bm, "own-quarter", &ctx, out, &mut Tried::default());
         });
         if done(out) {
             return;
@@ -239,7 +234,7 @@ fn run(img: &GrayImage, opts: &DecodeOptions, out: &mut Vec<Decoded>, first_only
     attempt("own-local", || {
         let m = means.insert(LocalMeans::new(base, r));
         let bm = local.insert(m.bitmap(base, 15));
-        own(base, bm, "own-local", &ctx, out, first_only, &mut tried);
+        own(base, bm, "own-local", &ctx, out, &mut tried);
     });
     if done(out) {
         return;
@@ -249,15 +244,7 @@ fn run(img: &GrayImage, opts: &DecodeOptions, out: &mut Vec<Decoded>, first_only
     // Cheap, and its triples mostly repeat the local ones (`Tried`).
     attempt("own-otsu", || {
         let glob = binarize::global(base, binarize::otsu_level(base));
-        own(
-            base,
-            &glob,
-            "own-otsu",
-            &ctx,
-            out,
-            first_only,
-            &mut Tried::default(),
-        );
+        own(base, &glob, "own-otsu", &ctx, out, &mut Tried::default());
     });
     if done(out) {
         return;
@@ -267,7 +254,7 @@ fn run(img: &GrayImage, opts: &DecodeOptions, out: &mut Vec<Decoded>, first_only
     attempt("own-hard", || {
         let m = means.get_or_insert_with(|| LocalMeans::new(base, r));
         let hard = m.bitmap(base, 25);
-        own(base, &hard, "own-hard", &ctx, out, first_only, &mut tried);
+        own(base, &hard, "own-hard", &ctx, out, &mut tried);
     });
     if done(out) {
         return;
@@ -330,44 +317,66 @@ fn run(img: &GrayImage, opts: &DecodeOptions, out: &mut Vec<Decoded>, first_only
             };
             let r = (alt.width().max(alt.height()) as usize / 40).clamp(6, 80);
             let bm = LocalMeans::new(alt, r).bitmap(alt, 8);
-            own(alt, &bm, name, &ctx, out, first_only, &mut Tried::default());
+            own(alt, &bm, name, &ctx, out, &mut Tried::default());
         });
         if done(out) {
             return;
         }
     }
-    attempt("own-down2", || {
-        let small = quarter.unwrap_or_else(|| binarize::downscale2(base));
-        if small.width() >= 21 && small.height() >= 21 {
+    let small = quarter.unwrap_or_else(|| binarize::downscale2(base));
+    if small.width() >= 21 && small.height() >= 21 {
+        attempt("own-down2", || {
             let r = (small.width().max(small.height()) as usize / 40).clamp(6, 60);
             let bm = LocalMeans::new(&small, r).bitmap(&small, 8);
-            own(
+            own(&small, &bm, "own-down2", &ctx, out, &mut Tried::default());
+        });
+        if done(out) {
+            return;
+        }
+        attempt("own-down2-otsu", || {
+            // Modules far wider than any local window (a code filling the
+            // frame, often on a monitor whose pixel grid stripes the light
+            // modules at full size): one global level on the reduced copy.
+            let glob = binarize::global(&small, binarize::otsu_level(&small));
+            own_top(
                 &small,
-                &bm,
-                "own-down2",
+                &glob,
+                "own-down2-otsu",
                 &ctx,
                 out,
-                first_only,
+                (3, 3),
                 &mut Tried::default(),
             );
+        });
+        if done(out) {
+            return;
         }
-    });
-    if done(out) {
-        return;
+        attempt("own-soft", || {
+            // Blur thins a finder's outer ring to a faint grey line a threshold
+            // below the local mean misses: threshold at the mean itself. That
+            // bitmap is noisy (many false finders, hence triples): only the
+            // best-ranked few are worth a grid location.
+            let r = (small.width().max(small.height()) as usize / 60).clamp(6, 60);
+            let soft = LocalMeans::new(&small, r).bitmap(&small, 0);
+            own_top(
+                &small,
+                &soft,
+                "own-soft",
+                &ctx,
+                out,
+                (2, 3),
+                &mut Tried::default(),
+            );
+        });
+        if done(out) {
+            return;
+        }
     }
     if opts.try_inverted {
         attempt("own-inverted", || {
             let inv = binarize::invert(base);
             let bm = LocalMeans::new(&inv, r).bitmap(&inv, 8);
-            own(
-                &inv,
-                &bm,
-                "own-inverted",
-                &ctx,
-                out,
-                first_only,
-                &mut Tried::default(),
-            );
+            own(&inv, &bm, "own-inverted", &ctx, out, &mut Tried::default());
             if !done(out) && opts.try_rqrr_detector {
                 rqrr_bitmap(&bm, "rqrr-inverted", out);
             }
@@ -386,6 +395,9 @@ const UP2_MAX: usize = 1100;
 /// unread frames would otherwise set the tail.
 const MAX_GRIDS: usize = 32;
 
+/// Located maps per attempt that get the lattice resampling of [`mesh_decode`].
+const MESH_TRIES: usize = 3;
+
 /// Our own finder detection, grouping, homography and sampling.
 fn own(
     img: &GrayImage,
@@ -393,17 +405,36 @@ fn own(
     name: &'static str,
     ctx: &Ctx,
     out: &mut Vec<Decoded>,
-    first_only: bool,
     tried: &mut Tried,
 ) {
+    own_top(img, bm, name, ctx, out, (12, usize::MAX), tried);
+}
+
+/// [`own`] over only the `limit.0` best-ranked triples and, for each, the
+/// `limit.1` best candidate versions (late attempts on noisy bitmaps, where
+/// the full search would cost an unread frame most).
+fn own_top(
+    img: &GrayImage,
+    bm: &Bitmap,
+    name: &'static str,
+    ctx: &Ctx,
+    out: &mut Vec<Decoded>,
+    limit: (usize, usize),
+    tried: &mut Tried,
+) {
+    let (max_triples, max_versions) = limit;
     let finders = finder::find_finders(bm);
     if finders.len() < 3 {
         return;
     }
     let triples = finder::group(&finders, 14);
     let mut used: Vec<(f32, f32)> = Vec::new();
+    // maps located for large sizes that did not decode: (timing fit of
+    // their samples, triple, side, map)
+    let mut drifting: Vec<(f32, usize, usize, grid::Homography)> = Vec::new();
+    let mut located = Vec::new();
     let mut ntries = 0;
-    for t in triples.iter().take(12) {
+    'triples: for (ti, t) in triples.iter().take(max_triples).enumerate() {
         if ctx.expired() {
             return;
         }
@@ -415,24 +446,62 @@ fn own(
             continue;
         }
         let versions = candidate_versions(img, t);
-        for v in versions {
+        for v in versions.into_iter().take(max_versions) {
             let dim = 17 + 4 * v;
             if tried.seen(t, dim) {
                 continue;
             }
             if ntries >= MAX_GRIDS {
-                return;
+                break 'triples;
             }
             ntries += 1;
-            if let Some((d, _)) = try_grid(img, t, dim, name) {
+            if let Some((d, _)) = try_grid(img, t, dim, name, Some(&mut located)) {
                 used.extend([t.tl, t.tr, t.bl].iter().map(|f| (f.x, f.y)));
                 push(out, d);
-                if first_only {
+                if ctx.first_only {
                     return;
                 }
                 break;
             }
             tried.add(t, dim);
+        }
+        drifting.extend(located.drain(..).map(|(fit, dim, h)| (fit, ti, dim, h)));
+    }
+    if !used.is_empty() {
+        return;
+    }
+    // Second stage, only when no triple decoded: large codes whose map fits
+    // at the alignment patterns but drifts between them (bent paper) are
+    // resampled through their lattice of alignment patterns.
+    // Only a few maps: those whose timing rows fit best (a gently bent code
+    // of the right size still samples them better than chance, a wrong size
+    // does not), and, as a bend can push row 6 off by a module or two, the
+    // size nearest the finder-distance estimate of each of the two
+    // best-ranked triples.
+    drifting.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let mut picks: Vec<usize> = (0..drifting.len().min(MESH_TRIES)).collect();
+    for (tri, t) in triples.iter().enumerate().take(2) {
+        let nearest = (0..drifting.len())
+            .filter(|&i| drifting[i].1 == tri)
+            .min_by(|&i, &j| {
+                let off = |k: usize| (drifting[k].2 as f32 - t.dim_estimate).abs();
+                off(i).total_cmp(&off(j))
+            });
+        if let Some(i) = nearest
+            && !picks.contains(&i)
+        {
+            picks.push(i);
+        }
+    }
+    for (_, ti, dim, h) in picks.into_iter().map(|i| drifting[i]) {
+        if ctx.expired() {
+            return;
+        }
+        if let Some((d, _)) = mesh_decode(img, &triples[ti], h, dim, name) {
+            push(out, d);
+            if ctx.first_only {
+                return;
+            }
         }
     }
 }
@@ -470,14 +539,28 @@ fn candidate_versions(img: &GrayImage, t: &finder::Triple) -> Vec<usize> {
     versions
 }
 
+/// Locate and decode a triple at side `dim`. Maps of large sizes (version 7
+/// and up) located by the alignment patterns that did not decode go to
+/// `located`, for the lattice resampling of [`mesh_decode`].
 fn try_grid(
     img: &GrayImage,
     t: &finder::Triple,
     dim: usize,
     name: &'static str,
+    located: Option<&mut Vec<(f32, usize, grid::Homography)>>,
 ) -> Option<(Decoded, grid::Homography)> {
-    let by_alignment =
-        || grid::locate(img, t, dim).and_then(|h| sample_and_decode(img, h, dim, name));
+    let by_alignment = || {
+        let h = grid::locate(img, t, dim)?;
+        let mut fit = 0.0;
+        let r = sample_and_decode_fit(img, h, dim, name, &mut fit);
+        if r.is_none()
+            && dim >= 45
+            && let Some(l) = located
+        {
+            l.push((fit, dim, h));
+        }
+        r
+    };
     let by_edges =
         || grid::locate_by_edges(img, t, dim).and_then(|h| sample_and_decode(img, h, dim, name));
     // finders of clearly different sizes mean strong perspective: edges first
@@ -497,20 +580,57 @@ fn sample_and_decode(
     dim: usize,
     name: &'static str,
 ) -> Option<(Decoded, grid::Homography)> {
+    sample_and_decode_fit(img, h, dim, name, &mut 0.0)
+}
+
+/// [`sample_and_decode`], also reporting the timing-pattern fit of the samples.
+fn sample_and_decode_fit(
+    img: &GrayImage,
+    h: grid::Homography,
+    dim: usize,
+    name: &'static str,
+    fit: &mut f32,
+) -> Option<(Decoded, grid::Homography)> {
     // Cheap early rejection, before sampling the whole grid (31,000 modules
     // at version 40) and the thresholds and three variants below: a map that
     // puts the timing patterns out of phase samples noise.
-    if grey_timing_fit(dim, &grid::sample_timing(img, &h, dim)) < 0.6 {
+    *fit = grey_timing_fit(dim, &grid::sample_timing(img, &h, dim));
+    if *fit < 0.6 {
         return None;
     }
     let vals = grid::sample_modules(img, &h, dim);
     let thr = grid::local_thresholds(img, &h, dim);
-    let dark: Vec<bool> = vals.iter().zip(&thr).map(|(v, t)| *v < *t).collect();
+    decode_samples(dim, &vals, &thr, name).map(|d| (d, h))
+}
+
+/// The last resort for a large located code that did not decode: sample it
+/// again through the alignment-pattern lattice ([`grid::Mesh`]), for paper
+/// that bends. Only when the global map's timing patterns already fit (the
+/// size and the map are right, the modules between drift).
+fn mesh_decode(
+    img: &GrayImage,
+    t: &finder::Triple,
+    h: grid::Homography,
+    dim: usize,
+    name: &'static str,
+) -> Option<(Decoded, grid::Homography)> {
+    if dim < 45 {
+        return None;
+    }
+    let mesh = grid::Mesh::measure(img, &h, dim, &grid::finder_points(t, dim))?;
+    let (vals, thr) = mesh.sample(img, &h, dim);
+    decode_samples(dim, &vals, &thr, name).map(|d| (d, h))
+}
+
+/// Decide dark/light for sampled module values and decode: against the local
+/// thresholds, then one global threshold, then after sharpening.
+fn decode_samples(dim: usize, vals: &[f32], thr: &[f32], name: &'static str) -> Option<Decoded> {
+    let dark: Vec<bool> = vals.iter().zip(thr).map(|(v, t)| *v < *t).collect();
     if let Some(d) = decode_matrix(dim, &dark, name) {
-        return Some((d, h));
+        return Some(d);
     }
     // second opinion: one global threshold over the sampled modules
-    let mut sorted = vals.clone();
+    let mut sorted = vals.to_vec();
     let n = sorted.len();
     let hi = *sorted.select_nth_unstable_by(n * 9 / 10, f32::total_cmp).1;
     let lo = *sorted.select_nth_unstable_by(n / 10, f32::total_cmp).1;
@@ -519,7 +639,7 @@ fn sample_and_decode(
     if dark2 != dark
         && let Some(d) = decode_matrix(dim, &dark2, name)
     {
-        return Some((d, h));
+        return Some(d);
     }
     // blur spreads each module into its neighbours: undo some of it on the
     // module grid (unsharp mask against the 4-neighbour mean)
@@ -544,9 +664,9 @@ fn sample_and_decode(
             v + 0.8 * (v - sum / n)
         })
         .collect();
-    let dark3: Vec<bool> = sharp.iter().zip(&thr).map(|(v, t)| *v < *t).collect();
+    let dark3: Vec<bool> = sharp.iter().zip(thr).map(|(v, t)| *v < *t).collect();
     if dark3 != dark {
-        return decode_matrix(dim, &dark3, name).map(|d| (d, h));
+        return decode_matrix(dim, &dark3, name);
     }
     None
 }
@@ -728,7 +848,7 @@ pub fn locate_code(img: &GrayImage) -> Option<LocatedCode> {
                     continue;
                 }
                 let dim = 17 + 4 * v;
-                if let Some((d, hm)) = try_grid(img, t, dim, "locate") {
+                if let Some((d, hm)) = try_grid(img, t, dim, "locate", None) {
                     let n = dim as f64;
                     let c = [
                         hm.map(0.0, 0.0),
@@ -774,7 +894,7 @@ pub fn debug_report(img: &GrayImage) -> String {
         let v0 = ((t.dim_estimate - 17.0) / 4.0).round().clamp(1.0, 40.0) as usize;
         for v in [v0, v0 + 1, v0.saturating_sub(1)] {
             let dim = 17 + 4 * v;
-            let ok = try_grid(img, t, dim, "dbg").is_some();
+            let ok = try_grid(img, t, dim, "dbg", None).is_some();
             let _ = writeln!(s, "  v{v} dim {dim}: {}", if ok { "READ" } else { "fail" });
         }
     }
@@ -850,4 +970,105 @@ pub fn debug_timings(img: &GrayImage) -> Vec<(&'static str, f64)> {
         }
     }
     v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn all_attempts() -> DecodeOptions {
+        DecodeOptions {
+            budget: None,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_large_code_on_a_bent_page_is_read_through_its_alignment_lattice() {
+        let text = "bent page ".repeat(60);
+        let code = qrcode::QrCode::with_version(
+            text.as_bytes(),
+            qrcode::Version::Normal(25),
+            qrcode::EcLevel::M,
+        )
+        .expect("encode");
+        let (img, _) = grid::tests::render(&code, 12.0);
+        let d = decode_frame(&img, &all_attempts()).expect("read");
+        assert_eq!(d.text, text);
+    }
+
+    /// A version-2 code filling a 1500 px frame, light modules striped by a
+    /// monitor's pixel grid (a darker line every 5 px each way).
+    fn monitor_frame(text: &str) -> GrayImage {
+        let code = qrcode::QrCode::with_error_correction_level(text.as_bytes(), qrcode::EcLevel::M)
+            .expect("encode");
+        let dim = code.width() as u32;
+        let colors = code.to_colors();
+        let px = 56;
+        let margin = 60;
+        let side = dim * px + 2 * margin;
+        GrayImage::from_fn(side, side, |x, y| {
+            let (mx, my) = (x.wrapping_sub(margin) / px, y.wrapping_sub(margin) / px);
+            let dark =
+                mx < dim && my < dim && colors[(my * dim + mx) as usize] == qrcode::Color::Dark;
+            let v = if dark {
+                25
+            } else if x % 5 == 0 || y % 5 == 0 {
+                90
+            } else {
+                215
+            };
+            [v].into()
+        })
+    }
+
+    #[test]
+    fn a_code_filling_a_monitor_frame_is_read() {
+        let text = "https://example.kz/visa/0042";
+        let d = decode_frame(&monitor_frame(text), &all_attempts()).expect("read");
+        assert_eq!(d.text, text);
+    }
+
+    /// A version-10 code at 6 px per module whose top-left finder has faded
+    /// (its outer ring printed light grey, as blur leaves a thin ring), with
+    /// a 3×3 box blur over everything.
+    fn faded_finder_frame(text: &str, ring: u8) -> GrayImage {
+        let code = qrcode::QrCode::with_version(
+            text.as_bytes(),
+            qrcode::Version::Normal(10),
+            qrcode::EcLevel::H,
+        )
+        .expect("encode");
+        let dim = code.width() as u32;
+        let colors = code.to_colors();
+        let px = 6;
+        let margin = 48;
+        let side = dim * px + 2 * margin;
+        let sharp = GrayImage::from_fn(side, side, |x, y| {
+            let (mx, my) = (x.wrapping_sub(margin) / px, y.wrapping_sub(margin) / px);
+            if mx >= dim || my >= dim || colors[(my * dim + mx) as usize] != qrcode::Color::Dark {
+                return [215].into();
+            }
+            let outer_ring = mx < 7 && my < 7 && (mx == 0 || my == 0 || mx == 6 || my == 6);
+            [if outer_ring { ring } else { 25 }].into()
+        });
+        GrayImage::from_fn(side, side, |x, y| {
+            let mut sum = 0u32;
+            for dy in 0..3 {
+                for dx in 0..3 {
+                    let (sx, sy) = ((x + dx).saturating_sub(1), (y + dy).saturating_sub(1));
+                    sum += u32::from(sharp.get_pixel(sx.min(side - 1), sy.min(side - 1))[0]);
+                }
+            }
+            [(sum / 9) as u8].into()
+        })
+    }
+
+    #[test]
+    fn a_finder_with_a_faded_outer_ring_is_found_at_the_local_mean() {
+        // at this grey only the threshold at the mean keeps the ring dark
+        let text = "faded finder ring 0123456789";
+        let d = decode_frame(&faded_finder_frame(text, 165), &all_attempts()).expect("read");
+        assert_eq!(d.text, text);
+    }
 }

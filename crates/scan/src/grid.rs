@@ -488,7 +488,8 @@ pub fn read_version(
     best
 }
 
-fn finder_points(t: &Triple, dim: usize) -> Vec<(f64, f64, f64, f64)> {
+/// The three finder centres as (module x, module y, px, py): TL, TR, BL.
+pub fn finder_points(t: &Triple, dim: usize) -> Vec<(f64, f64, f64, f64)> {
     let d = dim as f64;
     vec![
         (3.5, 3.5, t.tl.x as f64, t.tl.y as f64),
@@ -690,8 +691,374 @@ pub fn to_rqrr(dim: usize, dark: &[bool]) -> rqrr::Grid<rqrr::SimpleGrid> {
     rqrr::Grid::new(rqrr::SimpleGrid::from_func(dim, |x, y| dark[y * dim + x]))
 }
 
+/// Local corrections to a homography for codes that are not flat (curved
+/// paper, lens distortion over a large version): one global projective map
+/// cannot follow the bend, and a v25–v40 code drifts by more than a module
+/// between alignment patterns. The lattice of alignment-pattern centres (and
+/// the finder centres at its three finder corners) is measured, each node's
+/// displacement from the global map kept, and a module is sampled at the
+/// global map plus the displacement interpolated bilinearly inside its
+/// lattice cell (zxing-cpp also samples large codes through one local
+/// transform per alignment-pattern cell; a displacement field is the same
+/// idea with nothing to invert).
+#[derive(Debug, Clone)]
+pub struct Mesh {
+    /// Lattice coordinates in modules (alignment centres + 0.5), ascending.
+    coords: Vec<f64>,
+    /// Pixel displacement per node, row-major over `coords × coords`.
+    disp: Vec<(f64, f64)>,
+}
+
+/// The cell of an ascending lattice holding `x` and the position inside it,
+/// clamped to the cell (outside the lattice the edge nodes' correction holds).
+fn lattice_cell(coords: &[f64], x: f64) -> (usize, f64) {
+    let mut i = 0;
+    while i + 2 < coords.len() && x >= coords[i + 1] {
+        i += 1;
+    }
+    let span = coords[i + 1] - coords[i];
+    (i, ((x - coords[i]) / span).clamp(0.0, 1.0))
+}
+
+/// `h` moved by a pixel offset: the same map, shifted in the image.
+fn shifted(h: &Homography, (dx, dy): (f64, f64)) -> Homography {
+    let mut s = h.0;
+    for k in 0..3 {
+        s[k] += dx * h.0[6 + k];
+        s[3 + k] += dy * h.0[6 + k];
+    }
+    Homography(s)
+}
+
+impl Mesh {
+    /// Module coordinates to pixels: the global map plus the local correction.
+    pub fn map(&self, h: &Homography, x: f64, y: f64) -> (f64, f64) {
+        let (px, py) = h.map(x, y);
+        let n = self.coords.len();
+        let (i, u) = lattice_cell(&self.coords, x);
+        let (j, v) = lattice_cell(&self.coords, y);
+        let d = |a: usize, b: usize| self.disp[b * n + a];
+        let (a, b, c, e) = (d(i, j), d(i + 1, j), d(i, j + 1), d(i + 1, j + 1));
+        let top = (a.0 + (b.0 - a.0) * u, a.1 + (b.1 - a.1) * u);
+        let bot = (c.0 + (e.0 - c.0) * u, c.1 + (e.1 - c.1) * u);
+        (
+            px + top.0 + (bot.0 - top.0) * v,
+            py + top.1 + (bot.1 - top.1) * v,
+        )
+    }
+
+    /// Measure the lattice around a located map. `finders` are the three
+    /// finder centres as (module x, module y, px, py) in TL, TR, BL order.
+    /// `None` below version 7 (a single alignment pattern leaves no lattice
+    /// worth interpolating) or when fewer than half the nodes are found.
+    pub fn measure(
+        img: &GrayImage,
+        h: &Homography,
+        dim: usize,
+        finders: &[(f64, f64, f64, f64)],
+    ) -> Option<Mesh> {
+        let pos = alignment_positions((dim.checked_sub(17)?) / 4);
+        let n = pos.len();
+        if n < 3 || finders.len() < 3 {
+            return None;
+        }
+        let coords: Vec<f64> = pos.iter().map(|&p| p as f64 + 0.5).collect();
+        let mut disp: Vec<Option<(f64, f64)>> = vec![None; n * n];
+        let off = |p: &(f64, f64, f64, f64)| {
+            let (x, y) = h.map(p.0, p.1);
+            (p.2 - x, p.3 - y)
+        };
+        let corner = [(0, 0), (n - 1, 0), (0, n - 1)];
+        for (k, &(a, b)) in corner.iter().enumerate() {
+            disp[b * n + a] = Some(off(&finders[k]));
+        }
+        let contrast = finder_contrast(img, h, 3.5, 3.5).max(8.0);
+        let mut order: Vec<(usize, usize)> = (0..n)
+            .flat_map(|b| (0..n).map(move |a| (a, b)))
+            .filter(|ab| !corner.contains(ab))
+            .collect();
+        // outwards from the top-left corner, so each node is predicted from
+        // measured neighbours that already carry the bend
+        order.sort_by_key(|&(a, b)| (a + b, a.abs_diff(b)));
+        // A bent code still shows nearly all its patterns; a wrong size or
+        // map misses many. Give up as soon as a third of them are missed.
+        let nodes = n * n - 3;
+        let mut missed = 0usize;
+        let mut found = 0usize;
+        for (a, b) in order {
+            let mut sum = (0.0, 0.0);
+            let mut k = 0.0;
+            for (na, nb) in [(a.wrapping_sub(1), b), (a, b.wrapping_sub(1))] {
+                if let Some(Some(d)) = (na < n && nb < n).then(|| disp[nb * n + na]) {
+                    sum = (sum.0 + d.0, sum.1 + d.1);
+                    k += 1.0;
+                }
+            }
+            let guess = if k > 0.0 {
+                (sum.0 / k, sum.1 / k)
+            } else {
+                (0.0, 0.0)
+            };
+            let (mx, my) = (coords[a], coords[b]);
+            let hs = shifted(h, guess);
+            let (cx, cy, sc) = find_apat(img, &hs, mx, my, 1.5, 0.7 * contrast);
+            if sc < 0.35 * contrast {
+                missed += 1;
+                // the first two sit next to the finders, where the map is best
+                if missed * 3 > nodes || (found == 0 && missed >= 2) {
+                    return None;
+                }
+                continue;
+            }
+            let (x, y) = h.map(mx, my);
+            disp[b * n + a] = Some((cx - x, cy - y));
+            found += 1;
+        }
+        // unmeasured nodes take the mean of their measured neighbours,
+        // repeatedly, so a hole is filled from its surroundings
+        for _ in 0..n {
+            let snapshot = disp.clone();
+            let mut holes = false;
+            for b in 0..n {
+                for a in 0..n {
+                    if snapshot[b * n + a].is_some() {
+                        continue;
+                    }
+                    let mut sum = (0.0, 0.0);
+                    let mut k = 0.0;
+                    for (na, nb) in [
+                        (a.wrapping_sub(1), b),
+                        (a + 1, b),
+                        (a, b.wrapping_sub(1)),
+                        (a, b + 1),
+                    ] {
+                        if na < n
+                            && nb < n
+                            && let Some(d) = snapshot[nb * n + na]
+                        {
+                            sum = (sum.0 + d.0, sum.1 + d.1);
+                            k += 1.0;
+                        }
+                    }
+                    if k > 0.0 {
+                        disp[b * n + a] = Some((sum.0 / k, sum.1 / k));
+                    } else {
+                        holes = true;
+                    }
+                }
+            }
+            if !holes {
+                break;
+            }
+        }
+        Some(Mesh {
+            coords,
+            disp: disp.into_iter().map(|d| d.unwrap_or((0.0, 0.0))).collect(),
+        })
+    }
+
+    /// Grey module values and their local thresholds through the corrected
+    /// map (as [`sample_modules`] and [`local_thresholds`] do through `h`).
+    pub fn sample(&self, img: &GrayImage, h: &Homography, dim: usize) -> (Vec<f32>, Vec<f32>) {
+        let (w, hh) = (img.width() as f64, img.height() as f64);
+        let j = h.jacobian(dim as f64 / 2.0, dim as f64 / 2.0);
+        let m = ((j[0] * j[0] + j[2] * j[2]).sqrt() + (j[1] * j[1] + j[3] * j[3]).sqrt()) / 2.0;
+        let r = (m * 3.5).clamp(2.0, 400.0) as usize;
+        let pts: Vec<(f64, f64)> = (0..dim * dim)
+            .map(|i| self.map(h, (i % dim) as f64 + 0.5, (i / dim) as f64 + 0.5))
+            .collect();
+        let vals = pts
+            .iter()
+            .map(|&(x, y)| sample(img, x as f32, y as f32))
+            .collect();
+        let centres: Vec<(usize, usize)> = pts
+            .iter()
+            .map(|&(x, y)| {
+                (
+                    x.clamp(0.0, w - 1.0) as usize,
+                    y.clamp(0.0, hh - 1.0) as usize,
+                )
+            })
+            .collect();
+        let (mut x0, mut y0, mut x1, mut y1) = (usize::MAX, usize::MAX, 0, 0);
+        for &(x, y) in &centres {
+            (x0, y0, x1, y1) = (x0.min(x), y0.min(y), x1.max(x), y1.max(y));
+        }
+        let integral = Integral::over(
+            img,
+            x0.saturating_sub(r),
+            y0.saturating_sub(r),
+            x1 + r + 1,
+            y1 + r + 1,
+        );
+        let thr = centres
+            .iter()
+            .map(|&(x, y)| integral.mean(x, y, r) as f32)
+            .collect();
+        (vals, thr)
+    }
+}
+
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
+    use super::*;
+    use crate::finder::Finder;
+    use std::f64::consts::PI;
+
+    const PX: f64 = 6.0;
+    const MARGIN: f64 = 40.0;
+
+    /// A v25 code drawn at 6 px per module on a page bent in both directions
+    /// (up to `amp` px off the flat position): module coordinates to pixels.
+    fn bent(dim: usize, amp: f64) -> impl Fn(f64, f64) -> (f64, f64) {
+        let d = dim as f64;
+        move |mx, my| {
+            let (x, y) = (MARGIN + mx * PX, MARGIN + my * PX);
+            (
+                x + amp * (PI * my / d).sin() * (my / d),
+                y + amp * (PI * mx / d).sin(),
+            )
+        }
+    }
+
+    /// `code` drawn on a page bent by up to `amp` px, and its true matrix.
+    pub(crate) fn render(code: &qrcode::QrCode, amp: f64) -> (GrayImage, Vec<bool>) {
+        let dim = code.width();
+        let truth: Vec<bool> = code
+            .to_colors()
+            .into_iter()
+            .map(|c| c == qrcode::Color::Dark)
+            .collect();
+        let warp = bent(dim, amp);
+        let side = (2.0 * MARGIN + dim as f64 * PX) as u32 + 20;
+        let img = GrayImage::from_fn(side, side, |px, py| {
+            // invert the warp by fixed-point iteration (it moves slowly)
+            let (tx, ty) = (f64::from(px) + 0.5, f64::from(py) + 0.5);
+            let (mut mx, mut my) = ((tx - MARGIN) / PX, (ty - MARGIN) / PX);
+            for _ in 0..20 {
+                let (wx, wy) = warp(mx, my);
+                mx += (tx - wx) / PX;
+                my += (ty - wy) / PX;
+            }
+            let inside = mx >= 0.0 && my >= 0.0 && mx < dim as f64 && my < dim as f64;
+            let dark = inside && truth[my as usize * dim + mx as usize];
+            [if dark { 30 } else { 220 }].into()
+        });
+        (img, truth)
+    }
+
+    fn triple(dim: usize, amp: f64) -> Triple {
+        let warp = bent(dim, amp);
+        let d = dim as f64;
+        let f = |mx: f64, my: f64| {
+            let (x, y) = warp(mx, my);
+            Finder {
+                x: x as f32,
+                y: y as f32,
+                module: PX as f32,
+                hits: 10,
+            }
+        };
+        Triple {
+            tl: f(3.5, 3.5),
+            tr: f(d - 3.5, 3.5),
+            bl: f(3.5, d - 3.5),
+            dim_estimate: dim as f32,
+            score: 1.0,
+        }
+    }
+
+    fn errors(dark: &[bool], truth: &[bool]) -> usize {
+        dark.iter().zip(truth).filter(|(a, b)| a != b).count()
+    }
+
+    #[test]
+    fn lattice_cells_clamp_outside_the_lattice() {
+        let c = [6.5, 30.5, 54.5];
+        assert_eq!(lattice_cell(&c, 0.5), (0, 0.0));
+        assert_eq!(lattice_cell(&c, 18.5), (0, 0.5));
+        assert_eq!(lattice_cell(&c, 30.5), (1, 0.0));
+        assert_eq!(lattice_cell(&c, 60.5), (1, 1.0));
+    }
+
+    #[test]
+    fn a_shifted_map_moves_every_point_by_the_offset() {
+        let pts = [
+            (3.5, 3.5, 100.0, 120.0),
+            (40.5, 3.5, 330.0, 100.0),
+            (3.5, 40.5, 130.0, 350.0),
+            (40.5, 40.5, 370.0, 340.0),
+        ];
+        let h = Homography::fit(&pts, false).expect("fit");
+        let s = shifted(&h, (5.0, -3.0));
+        for (x, y) in [(0.0, 0.0), (20.0, 7.0), (44.0, 44.0)] {
+            let (a, b) = (h.map(x, y), s.map(x, y));
+            assert!((b.0 - a.0 - 5.0).abs() < 1e-9 && (b.1 - a.1 + 3.0).abs() < 1e-9);
+        }
+    }
+
+    #[test]
+    fn a_flat_code_measures_a_mesh_without_displacement() {
+        let code = qrcode::QrCode::with_version(
+            b"flat mesh".as_slice(),
+            qrcode::Version::Normal(10),
+            qrcode::EcLevel::M,
+        )
+        .expect("encode");
+        let dim = code.width();
+        let (img, truth) = render(&code, 0.0);
+        let t = triple(dim, 0.0);
+        let h = locate(&img, &t, dim).expect("located");
+        let mesh = Mesh::measure(&img, &h, dim, &finder_points(&t, dim)).expect("mesh");
+        assert!(mesh.disp.iter().all(|d| d.0.hypot(d.1) < 1.0), "{mesh:?}");
+        let (vals, thr) = mesh.sample(&img, &h, dim);
+        let dark: Vec<bool> = vals.iter().zip(&thr).map(|(v, t)| v < t).collect();
+        assert_eq!(errors(&dark, &truth), 0);
+    }
+
+    #[test]
+    fn a_bent_large_code_is_sampled_through_the_alignment_lattice() {
+        let text = "bent page ".repeat(60);
+        let code = qrcode::QrCode::with_version(
+            text.as_bytes(),
+            qrcode::Version::Normal(25),
+            qrcode::EcLevel::M,
+        )
+        .expect("encode");
+        let dim = code.width();
+        let (img, truth) = render(&code, 12.0);
+        let t = triple(dim, 12.0);
+        let h = locate(&img, &t, dim).expect("located");
+        // the one projective map cannot follow a 2-module bend …
+        let flat = sample_modules(&img, &h, dim);
+        let thr = local_thresholds(&img, &h, dim);
+        let dark: Vec<bool> = flat.iter().zip(&thr).map(|(v, t)| v < t).collect();
+        assert!(errors(&dark, &truth) > 200, "{}", errors(&dark, &truth));
+        // … the lattice of alignment patterns does
+        let mesh = Mesh::measure(&img, &h, dim, &finder_points(&t, dim)).expect("mesh");
+        let (vals, thr) = mesh.sample(&img, &h, dim);
+        let dark: Vec<bool> = vals.iter().zip(&thr).map(|(v, t)| v < t).collect();
+        assert!(errors(&dark, &truth) < 20, "{}", errors(&dark, &truth));
+        assert_eq!(
+            crate::qrdata::decode_grid(dim, &dark).expect("decodes"),
+            text.as_bytes()
+        );
+    }
+
+    #[test]
+    fn no_mesh_below_version_seven_or_without_patterns() {
+        let img = GrayImage::from_pixel(400, 400, [200].into());
+        let t = triple(41, 0.0);
+        let h = Homography::fit(&finder_points(&t, 41), true).expect("fit");
+        assert!(Mesh::measure(&img, &h, 41, &finder_points(&t, 41)).is_none());
+        let t = triple(57, 0.0);
+        let h = Homography::fit(&finder_points(&t, 57), true).expect("fit");
+        assert!(Mesh::measure(&img, &h, 57, &finder_points(&t, 57)).is_none());
+    }
+}
+
+#[cfg(test)]
+mod version_tests {
     use super::*;
     use crate::finder::Finder;
 
