@@ -983,6 +983,65 @@ mod tests {
         }
     }
 
+    /// The pipeline itself, not through `guarded`: a panic here fails the
+    /// test instead of being caught and logged.
+    fn run_unguarded(img: &GrayImage) -> Vec<Decoded> {
+        let mut out = Vec::new();
+        let opts = DecodeOptions {
+            budget: Some(std::time::Duration::from_millis(400)),
+            ..Default::default()
+        };
+        run(img, &opts, &mut out, false);
+        out
+    }
+
+    #[test]
+    fn photo_sized_frames_of_degenerate_shapes_run_every_attempt_without_panicking() {
+        // Over 2,200 px a side the quarter-size copy, the lazy half-size one
+        // and the ~1 Mpx copies for rqrr come in; shapes that shrink to
+        // nothing along one side must still be handled (the fuzz target's
+        // frames stop at 2,047 px).
+        let mut s = 0x2545_f491_u32;
+        for (w, h) in [
+            (1, 2300),
+            (2300, 1),
+            (3, 4100),
+            (4100, 7),
+            (2201, 22),
+            (23, 2201),
+        ] {
+            let img = GrayImage::from_fn(w, h, |_, _| {
+                s ^= s << 13;
+                s ^= s >> 17;
+                s ^= s << 5;
+                [(s >> 24) as u8].into()
+            });
+            assert!(run_unguarded(&img).is_empty(), "{w}×{h}");
+        }
+    }
+
+    #[test]
+    fn a_code_in_a_photo_sized_frame_is_read_from_the_quarter_size_copy() {
+        let text = "photo sized";
+        let code = qrcode::QrCode::with_error_correction_level(text.as_bytes(), qrcode::EcLevel::M)
+            .expect("encode");
+        // 16 px modules (4 at quarter size), in a 2,400 × 1,800 light frame
+        let n = code.width() as u32;
+        let colors = code.to_colors();
+        let img = GrayImage::from_fn(2400, 1800, |x, y| {
+            let (mx, my) = ((x as i64 - 700) / 16, (y as i64 - 400) / 16);
+            let inside = x >= 700 && y >= 400 && (mx as u32) < n && (my as u32) < n;
+            let dark =
+                inside && colors[(my as u32 * n + mx as u32) as usize] == qrcode::Color::Dark;
+            [if dark { 30 } else { 220 }].into()
+        });
+        let got = run_unguarded(&img);
+        assert_eq!(
+            got.first().map(|d| (d.text.as_str(), d.attempt)),
+            Some((text, "own-quarter"))
+        );
+    }
+
     #[test]
     fn a_large_code_on_a_bent_page_is_read_through_its_alignment_lattice() {
         let text = "bent page ".repeat(60);
