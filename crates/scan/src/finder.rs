@@ -101,9 +101,9 @@ fn cross_check(
 /// (taken a word of packed pixels at a time), every window of five runs that
 /// starts dark checked for 1:1:3:1:1, and each hit cross-checked.
 pub fn find_finders(bm: &Bitmap) -> Vec<Finder> {
-    let mut found: Vec<Finder> = Vec::new();
+    let mut found = Candidates::default();
     if bm.w < 7 || bm.h < 7 {
-        return found;
+        return found.list;
     }
     let mut runs = Vec::with_capacity(256);
     for y in 0..bm.h {
@@ -129,10 +129,84 @@ pub fn find_finders(bm: &Bitmap) -> Vec<Finder> {
             i += 2;
         }
     }
-    found
+    found.list
 }
 
-fn try_candidate(bm: &Bitmap, cxf: f32, y: usize, st: &[usize; 5], found: &mut Vec<Finder>) {
+/// Finder candidates in the order they were first seen, with a coarse grid
+/// over their centres: a new hit merges into the first candidate (in that
+/// order) within 1.5 modules, and only the cells that close can hold one are
+/// looked at. Scanning every candidate for every hit was quadratic, and the
+/// pixel grid of a monitor makes thousands of them.
+#[derive(Default)]
+struct Candidates {
+    list: Vec<Finder>,
+    cells: std::collections::HashMap<(i32, i32), Vec<usize>>,
+    /// The largest module any hit measured (bounds the merge distance).
+    max_module: f32,
+}
+
+impl Candidates {
+    const CELL: f32 = 32.0;
+
+    fn cell(x: f32, y: f32) -> (i32, i32) {
+        (
+            (x / Self::CELL).floor() as i32,
+            (y / Self::CELL).floor() as i32,
+        )
+    }
+
+    fn add(&mut self, x: f32, y: f32, module: f32) {
+        self.max_module = self.max_module.max(module);
+        let reach = 1.5 * self.max_module;
+        let (lo, hi) = (
+            Self::cell(x - reach, y - reach),
+            Self::cell(x + reach, y + reach),
+        );
+        let mut first: Option<usize> = None;
+        for cy in lo.1..=hi.1 {
+            for cx in lo.0..=hi.0 {
+                for &i in self.cells.get(&(cx, cy)).map(Vec::as_slice).unwrap_or(&[]) {
+                    let f = &self.list[i];
+                    if (f.x - x).abs() <= module.max(f.module) * 1.5
+                        && (f.y - y).abs() <= module.max(f.module) * 1.5
+                        && first.is_none_or(|j| i < j)
+                    {
+                        first = Some(i);
+                    }
+                }
+            }
+        }
+        let Some(i) = first else {
+            self.cells
+                .entry(Self::cell(x, y))
+                .or_default()
+                .push(self.list.len());
+            self.list.push(Finder {
+                x,
+                y,
+                module,
+                hits: 1,
+            });
+            return;
+        };
+        let f = &mut self.list[i];
+        let before = Self::cell(f.x, f.y);
+        let n = f.hits as f32;
+        f.x = (f.x * n + x) / (n + 1.0);
+        f.y = (f.y * n + y) / (n + 1.0);
+        f.module = (f.module * n + module) / (n + 1.0);
+        f.hits += 1;
+        let after = Self::cell(f.x, f.y);
+        if after != before {
+            if let Some(v) = self.cells.get_mut(&before) {
+                v.retain(|&j| j != i);
+            }
+            self.cells.entry(after).or_default().push(i);
+        }
+    }
+}
+
+fn try_candidate(bm: &Bitmap, cxf: f32, y: usize, st: &[usize; 5], found: &mut Candidates) {
     let total: usize = st.iter().sum();
     // Float-to-int casts saturate (negative and NaN give 0) and truncate, which
     // is floor for the non-negative values that matter; `floor`/`round` are libm
@@ -163,25 +237,7 @@ fn try_candidate(bm: &Bitmap, cxf: f32, y: usize, st: &[usize; 5], found: &mut V
     {
         return;
     }
-    let module = (a + b) / 14.0;
-    for f in found.iter_mut() {
-        if (f.x - cxf2).abs() <= module.max(f.module) * 1.5
-            && (f.y - cyf).abs() <= module.max(f.module) * 1.5
-        {
-            let n = f.hits as f32;
-            f.x = (f.x * n + cxf2) / (n + 1.0);
-            f.y = (f.y * n + cyf) / (n + 1.0);
-            f.module = (f.module * n + module) / (n + 1.0);
-            f.hits += 1;
-            return;
-        }
-    }
-    found.push(Finder {
-        x: cxf2,
-        y: cyf,
-        module,
-        hits: 1,
-    });
+    found.add(cxf2, cyf, (a + b) / 14.0);
 }
 
 fn dist(a: &Finder, b: &Finder) -> f32 {
@@ -271,4 +327,52 @@ fn orient(a: &Finder, b: &Finder, c: &Finder) -> Option<Triple> {
         dim_estimate: dim,
         score,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The merge rule scanned over every candidate, as it was.
+    fn naive(hits: &[(f32, f32, f32)]) -> Vec<Finder> {
+        let mut found: Vec<Finder> = Vec::new();
+        'hits: for &(x, y, module) in hits {
+            for f in found.iter_mut() {
+                if (f.x - x).abs() <= module.max(f.module) * 1.5
+                    && (f.y - y).abs() <= module.max(f.module) * 1.5
+                {
+                    let n = f.hits as f32;
+                    f.x = (f.x * n + x) / (n + 1.0);
+                    f.y = (f.y * n + y) / (n + 1.0);
+                    f.module = (f.module * n + module) / (n + 1.0);
+                    f.hits += 1;
+                    continue 'hits;
+                }
+            }
+            found.push(Finder {
+                x,
+                y,
+                module,
+                hits: 1,
+            });
+        }
+        found
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_cell_index_merges_exactly_as_scanning_every_candidate(
+            hits in proptest::collection::vec((-20f32..400.0, -20f32..400.0, 0.5f32..40.0), 0..300),
+        ) {
+            let mut c = Candidates::default();
+            for &(x, y, m) in &hits {
+                c.add(x, y, m);
+            }
+            let want = naive(&hits);
+            proptest::prop_assert_eq!(c.list.len(), want.len());
+            for (a, b) in c.list.iter().zip(&want) {
+                proptest::prop_assert_eq!((a.x, a.y, a.module, a.hits), (b.x, b.y, b.module, b.hits));
+            }
+        }
+    }
 }
