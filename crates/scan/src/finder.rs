@@ -52,42 +52,38 @@ fn cross_check(
     dy: isize,
     max_run: usize,
 ) -> Option<(f32, usize)> {
-    let inside =
-        |x: isize, y: isize| x >= 0 && y >= 0 && (x as usize) < bm.w && (y as usize) < bm.h;
-    let dark = |x: isize, y: isize| bm.get(x as usize, y as usize);
-    let mut st = [0usize; 5];
     let (cx, cy) = (cx as isize, cy as isize);
-    if !dark(cx, cy) {
+    if cx as usize >= bm.w || cy as usize >= bm.h || !bm.get(cx as usize, cy as usize) {
         return None;
     }
-    // backwards from the centre: states 2,1,0
-    let mut i = 0isize;
-    while inside(cx - i * dx, cy - i * dy) && dark(cx - i * dx, cy - i * dy) {
-        st[2] += 1;
-        i += 1;
+    // The centre run is bounded too: through a long dark line (a stripe
+    // along the scan direction) it would otherwise walk the whole frame for
+    // every candidate on it, and a frame of such stripes took a second.
+    // Perspective allows the cross run to be 2.5× the row's (checked by the
+    // caller), so a core longer than three row patterns cannot be a finder.
+    let max_core = 3 * max_run;
+    let at = |k: isize| (cx + k * dx, cy + k * dy);
+    let mut st = [0usize; 5];
+    // backwards from the centre (itself included): states 2, 1, 0
+    st[2] = run_from(bm, at(0), (-dx, -dy), true, max_core);
+    if st[2] > max_core {
+        return None;
     }
-    while inside(cx - i * dx, cy - i * dy) && !dark(cx - i * dx, cy - i * dy) && st[1] <= max_run {
-        st[1] += 1;
-        i += 1;
-    }
-    while inside(cx - i * dx, cy - i * dy) && dark(cx - i * dx, cy - i * dy) && st[0] <= max_run {
-        st[0] += 1;
-        i += 1;
-    }
+    let mut i = st[2] as isize;
+    st[1] = run_from(bm, at(-i), (-dx, -dy), false, max_run);
+    i += st[1] as isize;
+    st[0] = run_from(bm, at(-i), (-dx, -dy), true, max_run);
     let back = st[2];
-    let mut j = 1isize;
-    while inside(cx + j * dx, cy + j * dy) && dark(cx + j * dx, cy + j * dy) {
-        st[2] += 1;
-        j += 1;
+    // forwards: the rest of the centre run, states 3, 4
+    let more = run_from(bm, at(1), (dx, dy), true, max_core - back);
+    if more > max_core - back {
+        return None;
     }
-    while inside(cx + j * dx, cy + j * dy) && !dark(cx + j * dx, cy + j * dy) && st[3] <= max_run {
-        st[3] += 1;
-        j += 1;
-    }
-    while inside(cx + j * dx, cy + j * dy) && dark(cx + j * dx, cy + j * dy) && st[4] <= max_run {
-        st[4] += 1;
-        j += 1;
-    }
+    st[2] += more;
+    let mut j = 1 + more as isize;
+    st[3] = run_from(bm, at(j), (dx, dy), false, max_run);
+    j += st[3] as isize;
+    st[4] = run_from(bm, at(j), (dx, dy), true, max_run);
     if !ratio_ok(&st, 0.9) {
         return None;
     }
@@ -95,6 +91,32 @@ fn cross_check(
     let start = -(back as f32) + 1.0;
     let centre = start + st[2] as f32 / 2.0 - 0.5;
     Some((centre, st.iter().sum()))
+}
+
+/// Pixels of one colour (`dark`) from `from` on, one `step` at a time, the
+/// start included, counted to at most `limit + 1`: no walk is longer than
+/// its limit, whatever the frame.
+fn run_from(
+    bm: &Bitmap,
+    from: (isize, isize),
+    step: (isize, isize),
+    dark: bool,
+    limit: usize,
+) -> usize {
+    let (mut x, mut y) = from;
+    let mut n = 0;
+    while n <= limit
+        && x >= 0
+        && y >= 0
+        && (x as usize) < bm.w
+        && (y as usize) < bm.h
+        && bm.get(x as usize, y as usize) == dark
+    {
+        n += 1;
+        x += step.0;
+        y += step.1;
+    }
+    n
 }
 
 /// Find finder-pattern candidates in a binary image: every row's run lengths
@@ -357,6 +379,27 @@ mod tests {
             });
         }
         found
+    }
+
+    #[test]
+    fn a_walk_along_a_long_dark_line_stops_one_past_its_limit() {
+        // regression: the centre run of a cross-check had no limit, and a
+        // frame of stripes along the scan made every candidate walk the frame
+        let img = image::GrayImage::from_fn(3, 5000, |x, _| [if x == 1 { 0 } else { 255 }].into());
+        let bm = crate::binarize::global(&img, 128);
+        assert_eq!(run_from(&bm, (1, 2500), (0, 1), true, 10), 11);
+        assert_eq!(run_from(&bm, (1, 2500), (0, -1), true, 10), 11);
+        assert_eq!(
+            run_from(&bm, (1, 4995), (0, 1), true, 10),
+            5,
+            "stops at the edge"
+        );
+        assert_eq!(
+            run_from(&bm, (0, 10), (1, 0), false, 10),
+            1,
+            "stops at a colour change"
+        );
+        assert_eq!(cross_check(&bm, 1, 2500, 0, 1, 7), None);
     }
 
     proptest::proptest! {
