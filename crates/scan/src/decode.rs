@@ -423,7 +423,7 @@ fn own_top(
     tried: &mut Tried,
 ) {
     let (max_triples, max_versions) = limit;
-    let finders = finder::find_finders(bm);
+    let finders = finder::find_finders_until(bm, &|| ctx.expired());
     if finders.len() < 3 {
         return;
     }

@@ -123,12 +123,23 @@ fn run_from(
 /// (taken a word of packed pixels at a time), every window of five runs that
 /// starts dark checked for 1:1:3:1:1, and each hit cross-checked.
 pub fn find_finders(bm: &Bitmap) -> Vec<Finder> {
+    find_finders_until(bm, &|| false)
+}
+
+/// [`find_finders`], giving up with what it has once `stop()` says so
+/// (asked every 32 rows): a frame tiled with finder look-alikes (the frame
+/// fuzzer's diagonal stripes, a candidate every few pixels of every row)
+/// costs hundreds of milliseconds a pass, more than a whole frame's budget.
+pub fn find_finders_until(bm: &Bitmap, stop: &dyn Fn() -> bool) -> Vec<Finder> {
     let mut found = Candidates::default();
     if bm.w < 7 || bm.h < 7 {
         return found.list;
     }
     let mut runs = Vec::with_capacity(256);
     for y in 0..bm.h {
+        if y % 32 == 31 && stop() {
+            break;
+        }
         bm.row_runs(y, &mut runs);
         // runs alternate light, dark, light, …: dark runs sit at odd indices
         let mut x = runs.first().copied().unwrap_or(0) as usize;
@@ -400,6 +411,33 @@ mod tests {
             "stops at a colour change"
         );
         assert_eq!(cross_check(&bm, 1, 2500, 0, 1, 7), None);
+    }
+
+    #[test]
+    fn the_finder_search_gives_up_when_told_and_keeps_what_it_found() {
+        // a frame tiled with finder patterns (2 px modules, 16 px tiles)
+        let img = image::GrayImage::from_fn(320, 320, |x, y| {
+            // module 0..=6 of the finder from tile pixel 1 on; pixel 0 and
+            // 15 are the light border between tiles
+            let (px, py) = ((x % 16) as i32, (y % 16) as i32);
+            let inside = (1..15).contains(&px) && (1..15).contains(&py);
+            // rings by Chebyshev distance from the centre module: the 3×3
+            // core and the outer ring dark, the ring between light
+            let ring = ((px - 1) / 2 - 3).abs().max(((py - 1) / 2 - 3).abs());
+            [if inside && ring != 2 { 20 } else { 230 }].into()
+        });
+        let bm = crate::binarize::global(&img, 128);
+        let all = find_finders(&bm);
+        assert!(
+            all.iter().any(|f| f.y > 100.0),
+            "look-alikes all the way down"
+        );
+        let cut = find_finders_until(&bm, &|| true);
+        assert!(!cut.is_empty());
+        assert!(
+            cut.iter().all(|f| f.y < 40.0),
+            "only the first 31 rows' candidates"
+        );
     }
 
     proptest::proptest! {
