@@ -71,21 +71,6 @@ fn take_flag(args: &mut Vec<String>, f: &str) -> bool {
     args.len() != n
 }
 
-fn images_under(dir: &std::path::Path, out: &mut Vec<PathBuf>) {
-    let Ok(rd) = std::fs::read_dir(dir) else {
-        return;
-    };
-    let mut entries: Vec<PathBuf> = rd.filter_map(|e| e.ok().map(|e| e.path())).collect();
-    entries.sort();
-    for p in entries {
-        if p.is_dir() {
-            images_under(&p, out);
-        } else if evisa_scan::bench::is_image(&p) {
-            out.push(p);
-        }
-    }
-}
-
 fn cross_check_dirs(dirs: &[PathBuf]) {
     let opts = DecodeOptions {
         budget: None,
@@ -93,7 +78,7 @@ fn cross_check_dirs(dirs: &[PathBuf]) {
     };
     let mut files = Vec::new();
     for d in dirs {
-        images_under(d, &mut files);
+        evisa_scan::bench::images_under(d, &mut files);
     }
     let mut total = evisa_scan::CrossCheck::default();
     for f in &files {
@@ -135,7 +120,7 @@ fn attempt_breakdown(dirs: &[PathBuf]) {
     };
     let mut files = Vec::new();
     for d in dirs {
-        images_under(d, &mut files);
+        evisa_scan::bench::images_under(d, &mut files);
     }
     // attempt -> (times ran, durations ms, reads)
     let mut per: BTreeMap<&str, (usize, Vec<f64>, usize)> = BTreeMap::new();

@@ -110,6 +110,17 @@ fn labels(img: &Path) -> Option<Vec<String>> {
 type Groups = BTreeMap<PathBuf, Vec<(PathBuf, Vec<String>)>>;
 
 fn collect(dir: &Path, out: &mut Groups) {
+    let mut files = Vec::new();
+    images_under(dir, &mut files);
+    for p in files {
+        if let (Some(parent), Some(t)) = (p.parent(), labels(&p)) {
+            out.entry(parent.to_path_buf()).or_default().push((p, t));
+        }
+    }
+}
+
+/// Every image file under `dir`, depth first, each folder in name order.
+pub fn images_under(dir: &Path, out: &mut Vec<PathBuf>) {
     let Ok(rd) = std::fs::read_dir(dir) else {
         return;
     };
@@ -117,11 +128,9 @@ fn collect(dir: &Path, out: &mut Groups) {
     entries.sort();
     for p in entries {
         if p.is_dir() {
-            collect(&p, out);
-        } else if is_image(&p)
-            && let Some(t) = labels(&p)
-        {
-            out.entry(dir.to_path_buf()).or_default().push((p, t));
+            images_under(&p, out);
+        } else if is_image(&p) {
+            out.push(p);
         }
     }
 }

@@ -653,19 +653,32 @@ pub fn sample_timing(img: &GrayImage, h: &Homography, dim: usize) -> Vec<f32> {
 }
 
 /// Local thresholds per module: the mean of a window ≈ 7 modules wide around
-/// each module centre, from a summed-area table of just the code's
-/// neighbourhood (the whole frame's would cost more than the rest of a read).
+/// each module centre.
 pub fn local_thresholds(img: &GrayImage, h: &Homography, dim: usize) -> Vec<f32> {
-    let (w, hh) = (img.width() as f64, img.height() as f64);
+    let pts: Vec<(f64, f64)> = (0..dim * dim)
+        .map(|i| h.map((i % dim) as f64 + 0.5, (i / dim) as f64 + 0.5))
+        .collect();
+    window_means(img, &pts, threshold_radius(h, dim))
+}
+
+/// Half-size of the threshold window: 3.5 modules at the code's centre.
+fn threshold_radius(h: &Homography, dim: usize) -> usize {
     let j = h.jacobian(dim as f64 / 2.0, dim as f64 / 2.0);
     let m = ((j[0] * j[0] + j[2] * j[2]).sqrt() + (j[1] * j[1] + j[3] * j[3]).sqrt()) / 2.0;
-    let r = (m * 3.5).clamp(2.0, 400.0) as usize;
-    let centres: Vec<(usize, usize)> = (0..dim * dim)
-        .map(|i| {
-            let (px, py) = h.map((i % dim) as f64 + 0.5, (i / dim) as f64 + 0.5);
+    (m * 3.5).clamp(2.0, 400.0) as usize
+}
+
+/// The mean grey level of the `(2r+1)²` window around each point (clamped
+/// to the frame), from a summed-area table of just the points' neighbourhood
+/// (the whole frame's would cost more than the rest of a read).
+fn window_means(img: &GrayImage, pts: &[(f64, f64)], r: usize) -> Vec<f32> {
+    let (w, hh) = (img.width() as f64, img.height() as f64);
+    let centres: Vec<(usize, usize)> = pts
+        .iter()
+        .map(|&(x, y)| {
             (
-                px.clamp(0.0, w - 1.0) as usize,
-                py.clamp(0.0, hh - 1.0) as usize,
+                x.clamp(0.0, w - 1.0) as usize,
+                y.clamp(0.0, hh - 1.0) as usize,
             )
         })
         .collect();
@@ -860,10 +873,6 @@ impl Mesh {
     /// Grey module values and their local thresholds through the corrected
     /// map (as [`sample_modules`] and [`local_thresholds`] do through `h`).
     pub fn sample(&self, img: &GrayImage, h: &Homography, dim: usize) -> (Vec<f32>, Vec<f32>) {
-        let (w, hh) = (img.width() as f64, img.height() as f64);
-        let j = h.jacobian(dim as f64 / 2.0, dim as f64 / 2.0);
-        let m = ((j[0] * j[0] + j[2] * j[2]).sqrt() + (j[1] * j[1] + j[3] * j[3]).sqrt()) / 2.0;
-        let r = (m * 3.5).clamp(2.0, 400.0) as usize;
         let pts: Vec<(f64, f64)> = (0..dim * dim)
             .map(|i| self.map(h, (i % dim) as f64 + 0.5, (i / dim) as f64 + 0.5))
             .collect();
@@ -871,31 +880,7 @@ impl Mesh {
             .iter()
             .map(|&(x, y)| sample(img, x as f32, y as f32))
             .collect();
-        let centres: Vec<(usize, usize)> = pts
-            .iter()
-            .map(|&(x, y)| {
-                (
-                    x.clamp(0.0, w - 1.0) as usize,
-                    y.clamp(0.0, hh - 1.0) as usize,
-                )
-            })
-            .collect();
-        let (mut x0, mut y0, mut x1, mut y1) = (usize::MAX, usize::MAX, 0, 0);
-        for &(x, y) in &centres {
-            (x0, y0, x1, y1) = (x0.min(x), y0.min(y), x1.max(x), y1.max(y));
-        }
-        let integral = Integral::over(
-            img,
-            x0.saturating_sub(r),
-            y0.saturating_sub(r),
-            x1 + r + 1,
-            y1 + r + 1,
-        );
-        let thr = centres
-            .iter()
-            .map(|&(x, y)| integral.mean(x, y, r) as f32)
-            .collect();
-        (vals, thr)
+        (vals, window_means(img, &pts, threshold_radius(h, dim)))
     }
 }
 
