@@ -2,13 +2,16 @@
 //! `cargo run --release --example decode_bench -- [--plain] [--missed] DIR…`
 //! (`--plain` = plain rqrr baseline; `--missed` lists unread images;
 //! `--budget MS` = per-frame time budget, default none;
+//! `--repeat N` decodes each image N times and keeps its fastest time;
 //! `--sim DIR N SEED` first writes N simulator frames per category of the stand-in page;
 //! `--cross-check` runs the project's grid decoder and rqrr's on every matrix the
 //! pipeline samples and prints how often they agree; any disagreement is an error;
 //! `--attempts` prints, per pipeline attempt, how often it ran, its total and p95
-//! wall time and how many images it read, and the slowest images).
+//! wall time and how many images it read, and the slowest images;
+//! `--matrix` runs every attempt on every image and prints one line per
+//! attempt and image, see `bench::attempt_matrix`).
 
-use evisa_scan::bench::{BenchDecoder, bench_dirs_with};
+use evisa_scan::bench::{BenchDecoder, bench_dirs_repeat};
 use evisa_scan::{DecodeOptions, simulate, standin_page, standin_payload};
 use std::path::PathBuf;
 
@@ -18,6 +21,7 @@ fn main() {
     let missed = take_flag(&mut args, "--missed");
     let cross = take_flag(&mut args, "--cross-check");
     let attempts = take_flag(&mut args, "--attempts");
+    let matrix = take_flag(&mut args, "--matrix");
     let mut budget = None;
     if let Some(i) = args.iter().position(|a| a == "--budget") {
         let ms: u64 = args
@@ -25,6 +29,14 @@ fn main() {
             .and_then(|v| v.parse().ok())
             .expect("--budget MS");
         budget = Some(std::time::Duration::from_millis(ms));
+        args.drain(i..i + 2);
+    }
+    let mut repeat = 1;
+    if let Some(i) = args.iter().position(|a| a == "--repeat") {
+        repeat = args
+            .get(i + 1)
+            .and_then(|v| v.parse().ok())
+            .expect("--repeat N");
         args.drain(i..i + 2);
     }
     if args.first().map(String::as_str) == Some("--sim") {
@@ -42,6 +54,10 @@ fn main() {
         cross_check_dirs(&dirs);
         return;
     }
+    if matrix {
+        evisa_scan::bench::attempt_matrix(&dirs, repeat, |l| println!("{l}"));
+        return;
+    }
     if attempts {
         attempt_breakdown(&dirs);
         return;
@@ -54,7 +70,7 @@ fn main() {
             ..Default::default()
         })
     };
-    let r = bench_dirs_with(&dirs, dec);
+    let r = bench_dirs_repeat(&dirs, dec, repeat);
     print!("{r}");
     if missed {
         for row in &r.rows {
@@ -124,7 +140,7 @@ fn attempt_breakdown(dirs: &[PathBuf]) {
     }
     // attempt -> (times ran, durations ms, reads)
     let mut per: BTreeMap<&str, (usize, Vec<f64>, usize)> = BTreeMap::new();
-    let mut slow: Vec<(f64, String, usize)> = Vec::new();
+    let mut slow: Vec<(f64, String, String, &str)> = Vec::new();
     for f in &files {
         let Ok(img) = image::open(f) else {
             continue;
@@ -141,7 +157,16 @@ fn attempt_breakdown(dirs: &[PathBuf]) {
         if let Some(d) = &d {
             per.entry(d.attempt).or_default().2 += 1;
         }
-        slow.push((total, f.display().to_string(), trace.len()));
+        slow.push((
+            total,
+            f.display().to_string(),
+            trace
+                .iter()
+                .map(|(n, t)| format!("{n} {:.1}", t.as_secs_f64() * 1e3))
+                .collect::<Vec<_>>()
+                .join(", "),
+            d.as_ref().map_or("unread", |d| d.attempt),
+        ));
     }
     println!(
         "{:<14} {:>6} {:>10} {:>8} {:>6}",
@@ -159,7 +184,7 @@ fn attempt_breakdown(dirs: &[PathBuf]) {
         );
     }
     slow.sort_by(|a, b| b.0.total_cmp(&a.0));
-    for (ms, f, n) in slow.iter().take(12) {
-        println!("slow {ms:>8.1} ms  {n} attempts  {f}");
+    for (ms, f, trace, by) in slow.iter().take(20) {
+        println!("slow {ms:>8.1} ms  {by:<14} {f}\n      {trace}");
     }
 }

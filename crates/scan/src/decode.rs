@@ -8,6 +8,7 @@ use super::finder;
 use super::grid;
 use super::qrdata;
 use image::GrayImage;
+use std::cell::OnceCell;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::{Duration, Instant};
 
@@ -154,9 +155,16 @@ impl Tried {
     }
 }
 
+/// A trace of one decode: each attempt's time and what it read. With `every`
+/// set, an attempt's reads are taken out of the result as it ends, so every
+/// attempt runs (the benchmark's attempt matrix).
+struct Trace {
+    every: bool,
+    steps: Vec<(&'static str, Duration, Vec<Decoded>)>,
+}
+
 thread_local! {
-    static TRACE: std::cell::RefCell<Option<Vec<(&'static str, Duration)>>> =
-        const { std::cell::RefCell::new(None) };
+    static TRACE: std::cell::RefCell<Option<Trace>> = const { std::cell::RefCell::new(None) };
 }
 
 /// Time each attempt of [`decode_frame`] on `img` (binarising included):
@@ -166,23 +174,176 @@ pub fn trace_attempts(
     img: &GrayImage,
     opts: &DecodeOptions,
 ) -> (Vec<(&'static str, Duration)>, Option<Decoded>) {
-    TRACE.with(|t| *t.borrow_mut() = Some(Vec::new()));
-    let d = decode_frame(img, opts);
-    (TRACE.with(|t| t.borrow_mut().take()).unwrap_or_default(), d)
+    let (steps, d) = traced(img, opts, false);
+    (steps.into_iter().map(|(n, t, _)| (n, t)).collect(), d)
 }
 
-/// Run one attempt, noting its time when tracing.
-fn attempt(name: &'static str, f: impl FnOnce()) {
+/// Run every attempt of [`decode_frame`] on `img`, whatever the earlier ones
+/// read: (attempt, time, what it read) in pipeline order. What an attempt
+/// reads does not depend on the ones before it (bar the hard attempt
+/// skipping the local one's failed triples), so the benchmark can weigh
+/// other orders of the attempts from one run.
+pub fn trace_every_attempt(
+    img: &GrayImage,
+    opts: &DecodeOptions,
+) -> Vec<(&'static str, Duration, Vec<Decoded>)> {
+    traced(img, opts, true).0
+}
+
+type Steps = Vec<(&'static str, Duration, Vec<Decoded>)>;
+
+fn traced(img: &GrayImage, opts: &DecodeOptions, every: bool) -> (Steps, Option<Decoded>) {
+    TRACE.with(|t| {
+        *t.borrow_mut() = Some(Trace {
+            every,
+            steps: Vec::new(),
+        })
+    });
+    let d = decode_frame(img, opts);
+    let steps = TRACE.with(|t| t.borrow_mut().take()).map(|t| t.steps);
+    (steps.unwrap_or_default(), d)
+}
+
+/// Run one attempt, noting its time and reads when tracing.
+fn attempt(name: &'static str, out: &mut Vec<Decoded>, f: impl FnOnce(&mut Vec<Decoded>)) {
     let on = TRACE.with(|t| t.borrow().is_some());
     let t0 = on.then(Instant::now);
-    f();
+    let before = out.len();
+    f(out);
     if let Some(t0) = t0 {
         let e = t0.elapsed();
         TRACE.with(|t| {
-            if let Some(v) = t.borrow_mut().as_mut() {
-                v.push((name, e));
+            if let Some(tr) = t.borrow_mut().as_mut() {
+                let read = if tr.every {
+                    out.split_off(before)
+                } else {
+                    out[before..].to_vec()
+                };
+                tr.steps.push((name, e, read));
             }
         });
+    }
+}
+
+/// One way of looking for a code in a frame: a copy of the frame at some
+/// scale, a way to binarise it and a detector.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Attempt {
+    /// Photos: a quarter-size copy, where a typical code's modules are still
+    /// several pixels wide and every pass costs a sixteenth.
+    Quarter,
+    /// Local means, 15 % below: the main attempt.
+    Local,
+    /// One global (Otsu) level: clean codes whose modules are wider than
+    /// the local window.
+    Otsu,
+    /// Local means, 25 % below: small blurred finders whose light ring is
+    /// only a little above the mean.
+    Hard,
+    /// rqrr's detector on our local bitmap.
+    RqrrBitmap,
+    /// rqrr's detector on the stretched grey frame (close-ups).
+    RqrrPlain,
+    /// A 2× upscale: small modules.
+    Up2,
+    /// The reduced copy, a wider window and a softer threshold.
+    Down2,
+    /// The reduced copy, one global level.
+    Down2Otsu,
+    /// The reduced copy, thresholded at the mean itself.
+    Soft,
+    /// Light-on-dark codes.
+    Inverted,
+    /// Photos at full size: a small code in a large photo.
+    Full,
+}
+
+impl Attempt {
+    fn name(self) -> &'static str {
+        match self {
+            Attempt::Quarter => "own-quarter",
+            Attempt::Local => "own-local",
+            Attempt::Otsu => "own-otsu",
+            Attempt::Hard => "own-hard",
+            Attempt::RqrrBitmap => "rqrr-bitmap",
+            Attempt::RqrrPlain => "rqrr-plain",
+            Attempt::Up2 => "own-up2",
+            Attempt::Down2 => "own-down2",
+            Attempt::Down2Otsu => "own-down2-otsu",
+            Attempt::Soft => "own-soft",
+            Attempt::Inverted => "own-inverted",
+            Attempt::Full => "own-full",
+        }
+    }
+}
+
+use Attempt::*;
+
+/// The attempt order per class of frame: photos (above 2,200 px), frames
+/// up to [`UP2_MAX`] (which get the 2× upscale) and those between (the
+/// booth camera's 1280×720). What an attempt reads does not depend on the
+/// ones before it, so the order changes only the time a frame costs; these
+/// were chosen with `scripts/attempt-order.py` over the attempt matrix of
+/// all five benchmark sets (docs/scanning.md, "Attempt order"). The hard
+/// attempt reuses the local one's means and failed triples, so it follows it.
+const ORDER_PHOTO: &[Attempt] = &[
+    Quarter, Local, Otsu, Down2, Down2Otsu, Soft, Hard, RqrrBitmap, RqrrPlain, Inverted, Full,
+];
+const ORDER_MID: &[Attempt] = &[
+    Local, Hard, Down2, Down2Otsu, Otsu, Soft, RqrrBitmap, RqrrPlain, Inverted,
+];
+const ORDER_SMALL: &[Attempt] = &[
+    Soft, Otsu, Down2, Local, Hard, RqrrBitmap, Up2, Down2Otsu, RqrrPlain, Inverted,
+];
+
+/// A frame and the copies and bitmaps attempts share, each made when an
+/// attempt first needs it.
+struct Frame<'a> {
+    img: &'a GrayImage,
+    /// Above 2,200 px: the main attempts work on a half-size copy.
+    big: bool,
+    half: OnceCell<GrayImage>,
+    /// The reduced copy: a photo's quarter, else half of the frame.
+    small: OnceCell<GrayImage>,
+    means: OnceCell<LocalMeans>,
+    local: OnceCell<Bitmap>,
+}
+
+impl Frame<'_> {
+    /// The frame the main attempts work on.
+    fn base(&self) -> &GrayImage {
+        if self.big {
+            self.half.get_or_init(|| binarize::downscale2(self.img))
+        } else {
+            self.img
+        }
+    }
+
+    fn small(&self) -> &GrayImage {
+        self.small.get_or_init(|| {
+            if self.big {
+                binarize::downscale(self.img, 4)
+            } else {
+                binarize::downscale2(self.img)
+            }
+        })
+    }
+
+    /// The main local window: ≈ 1/60 of the frame, measured best on the
+    /// simulator set (thin light rings of blurred finders survive).
+    fn radius(&self) -> usize {
+        let b = self.base();
+        (b.width().max(b.height()) as usize / 60).clamp(6, 60)
+    }
+
+    fn means(&self) -> &LocalMeans {
+        self.means
+            .get_or_init(|| LocalMeans::new(self.base(), self.radius()))
+    }
+
+    fn local(&self) -> &Bitmap {
+        self.local
+            .get_or_init(|| self.means().bitmap(self.base(), 15))
     }
 }
 
@@ -196,192 +357,139 @@ fn run(img: &GrayImage, opts: &DecodeOptions, out: &mut Vec<Decoded>, first_only
         start: (opts.clock)(),
         first_only,
     };
-    let done = |out: &Vec<Decoded>| (!out.is_empty() && first_only) || ctx.expired();
-
-    // Very large frames (phone photos): work on a half-size copy, and before
-    // that on a quarter-size one, where a typical code's modules are still
-    // several pixels wide and every full-frame pass costs a sixteenth. Codes
-    // too small or too dense for it fall through to the half-size passes.
-    // The quarter is shrunk straight from the photo and the half only made
-    // when the quarter did not read: on a 12 Mpx photo the half-size copy
-    // costs about as much as everything else in a quarter-size read.
-    let big = w.max(h) > 2200;
-    let quarter = big.then(|| binarize::downscale(img, 4));
-    if let Some(q) = &quarter {
-        attempt("own-quarter", || {
-            // the same window in scene terms as the half-size pass below
-            let r = (q.width().max(q.height()) as usize / 30).clamp(6, 60);
-            let bm = LocalMeans::new(q, r).bitmap(q, 15);
-            own(q, &bm, "own-quarter", &ctx, out, &mut Tried::default());
-        });
-        if done(out) {
-            return;
+    let side = w.max(h);
+    let f = Frame {
+        img,
+        big: side > 2200,
+        half: OnceCell::new(),
+        small: OnceCell::new(),
+        means: OnceCell::new(),
+        local: OnceCell::new(),
+    };
+    let order = if f.big {
+        ORDER_PHOTO
+    } else if side <= UP2_MAX {
+        ORDER_SMALL
+    } else {
+        ORDER_MID
+    };
+    // shared by the local and hard attempts only (see `Tried`)
+    let mut tried = Tried::default();
+    for &a in order {
+        let runs = match a {
+            RqrrBitmap | RqrrPlain => opts.try_rqrr_detector,
+            Inverted => opts.try_inverted,
+            Down2 | Down2Otsu | Soft => f.small().width() >= 21 && f.small().height() >= 21,
+            _ => true,
+        };
+        if runs {
+            attempt(a.name(), out, |out| step(a, &f, &ctx, out, &mut tried));
+            if (!out.is_empty() && first_only) || ctx.expired() {
+                return;
+            }
         }
     }
-    let half;
-    let base = if big {
-        half = binarize::downscale2(img);
-        &half
-    } else {
-        img
-    };
-    let mut tried = Tried::default();
-    // window ≈ 1/60 of the frame and 15 % below the local mean: measured best
-    // on the simulator set (thin light rings of blurred finders survive)
-    let r = (base.width().max(base.height()) as usize / 60).clamp(6, 60);
-    let mut means = None;
-    let mut local = None;
-    attempt("own-local", || {
-        let m = means.insert(LocalMeans::new(base, r));
-        let bm = local.insert(m.bitmap(base, 15));
-        own(base, bm, "own-local", &ctx, out, &mut tried);
-    });
-    if done(out) {
-        return;
-    }
-    // Clean codes with modules wider than the local window (its mean inside
-    // a finder's 3×3 core is the core's own grey): one global threshold.
-    // Cheap, and its triples mostly repeat the local ones (`Tried`).
-    attempt("own-otsu", || {
-        let glob = binarize::global(base, binarize::otsu_level(base));
-        own(base, &glob, "own-otsu", &ctx, out, &mut Tried::default());
-    });
-    if done(out) {
-        return;
-    }
-    // Small, blurred finders: their light ring is only a little above the
-    // local mean; a harder threshold (25 % below) keeps it light.
-    attempt("own-hard", || {
-        let m = means.get_or_insert_with(|| LocalMeans::new(base, r));
-        let hard = m.bitmap(base, 25);
-        own(base, &hard, "own-hard", &ctx, out, &mut tried);
-    });
-    if done(out) {
-        return;
-    }
-    if opts.try_rqrr_detector {
-        attempt("rqrr-bitmap", || {
+}
+
+fn step(a: Attempt, f: &Frame, ctx: &Ctx, out: &mut Vec<Decoded>, tried: &mut Tried) {
+    let name = a.name();
+    match a {
+        Quarter => {
+            // the same window in scene terms as the half-size passes
+            let q = f.small();
+            let r = (q.width().max(q.height()) as usize / 30).clamp(6, 60);
+            let bm = LocalMeans::new(q, r).bitmap(q, 15);
+            own(q, &bm, name, ctx, out, &mut Tried::default());
+        }
+        Local => own(f.base(), f.local(), name, ctx, out, tried),
+        Otsu => {
+            // Cheap, and its triples mostly repeat the local ones. (With
+            // the local attempt's `Tried` shared, its failures cost the
+            // hard attempt a simulator read.)
+            let base = f.base();
+            let glob = binarize::global(base, binarize::otsu_level(base));
+            own(base, &glob, name, ctx, out, &mut Tried::default());
+        }
+        Hard => {
+            let hard = f.means().bitmap(f.base(), 25);
+            own(f.base(), &hard, name, ctx, out, tried);
+        }
+        RqrrBitmap => {
             // as for rqrr-plain below: its flood fills cost ~20 ms a
             // megapixel, and the codes it reads where ours did not have
             // modules large enough for a half-size copy
+            let base = f.base();
             if base.width().max(base.height()) > 1100 {
-                let small = binarize::downscale2(base);
-                let r = (small.width().max(small.height()) as usize / 60).clamp(6, 60);
-                let bm = LocalMeans::new(&small, r).bitmap(&small, 15);
-                rqrr_bitmap(&bm, "rqrr-bitmap", out);
-            } else {
-                let m = means.get_or_insert_with(|| LocalMeans::new(base, r));
-                let bm = local.get_or_insert_with(|| m.bitmap(base, 15));
-                rqrr_bitmap(bm, "rqrr-bitmap", out);
-            }
-        });
-        if done(out) {
-            return;
-        }
-    }
-    if opts.try_rqrr_detector {
-        attempt("rqrr-plain", || {
-            // rqrr's own detector reads codes with large modules (close-ups)
-            // and costs ~20 ms a megapixel: at most ~1 Mpx is handed to it
-            let small;
-            let src = match &quarter {
-                Some(q) => q,
-                None if base.width().max(base.height()) > 1100 => {
+                let small;
+                let s = if f.big {
                     small = binarize::downscale2(base);
                     &small
-                }
-                None => base,
-            };
-            rqrr_plain(&binarize::stretch(src), "rqrr-plain", out)
-        });
-        if done(out) {
-            return;
-        }
-    }
-    // scale pyramid: small modules upscaled, big frames at full size
-    let alt = if big {
-        Some("own-full")
-    } else if w.max(h) <= UP2_MAX {
-        Some("own-up2")
-    } else {
-        None
-    };
-    if let Some(name) = alt {
-        attempt(name, || {
-            let up;
-            let alt = if big {
-                img
+                } else {
+                    f.small()
+                };
+                let r = (s.width().max(s.height()) as usize / 60).clamp(6, 60);
+                rqrr_bitmap(&LocalMeans::new(s, r).bitmap(s, 15), name, out);
             } else {
-                up = binarize::upscale2(img);
-                &up
+                rqrr_bitmap(f.local(), name, out);
+            }
+        }
+        RqrrPlain => {
+            // rqrr's own detector reads codes with large modules (close-ups)
+            // and costs ~20 ms a megapixel: at most ~1 Mpx is handed to it
+            let base = f.base();
+            let src = if f.big || base.width().max(base.height()) > 1100 {
+                f.small()
+            } else {
+                base
             };
-            let r = (alt.width().max(alt.height()) as usize / 40).clamp(6, 80);
-            let bm = LocalMeans::new(alt, r).bitmap(alt, 8);
-            own(alt, &bm, name, &ctx, out, &mut Tried::default());
-        });
-        if done(out) {
-            return;
+            rqrr_plain(&binarize::stretch(src), name, out)
         }
-    }
-    let small = quarter.unwrap_or_else(|| binarize::downscale2(base));
-    if small.width() >= 21 && small.height() >= 21 {
-        attempt("own-down2", || {
-            let r = (small.width().max(small.height()) as usize / 40).clamp(6, 60);
-            let bm = LocalMeans::new(&small, r).bitmap(&small, 8);
-            own(&small, &bm, "own-down2", &ctx, out, &mut Tried::default());
-        });
-        if done(out) {
-            return;
+        Up2 => own_pyramid(&binarize::upscale2(f.img), name, ctx, out),
+        Down2 => {
+            let s = f.small();
+            let r = (s.width().max(s.height()) as usize / 40).clamp(6, 60);
+            let bm = LocalMeans::new(s, r).bitmap(s, 8);
+            own(s, &bm, name, ctx, out, &mut Tried::default());
         }
-        attempt("own-down2-otsu", || {
+        Down2Otsu => {
             // Modules far wider than any local window (a code filling the
             // frame, often on a monitor whose pixel grid stripes the light
             // modules at full size): one global level on the reduced copy.
-            let glob = binarize::global(&small, binarize::otsu_level(&small));
-            own_top(
-                &small,
-                &glob,
-                "own-down2-otsu",
-                &ctx,
-                out,
-                (3, 3),
-                &mut Tried::default(),
-            );
-        });
-        if done(out) {
-            return;
+            let s = f.small();
+            let glob = binarize::global(s, binarize::otsu_level(s));
+            own_top(s, &glob, name, ctx, out, (3, 3), &mut Tried::default());
         }
-        attempt("own-soft", || {
-            // Blur thins a finder's outer ring to a faint grey line a threshold
-            // below the local mean misses: threshold at the mean itself. That
-            // bitmap is noisy (many false finders, hence triples): only the
-            // best-ranked few are worth a grid location.
-            let r = (small.width().max(small.height()) as usize / 60).clamp(6, 60);
-            let soft = LocalMeans::new(&small, r).bitmap(&small, 0);
-            own_top(
-                &small,
-                &soft,
-                "own-soft",
-                &ctx,
-                out,
-                (2, 3),
-                &mut Tried::default(),
-            );
-        });
-        if done(out) {
-            return;
+        Soft => {
+            // Blur thins a finder's outer ring to a faint grey line a
+            // threshold below the local mean misses: threshold at the mean
+            // itself. That bitmap is noisy (many false finders, hence
+            // triples): only the best-ranked few are worth a grid location.
+            let s = f.small();
+            let r = (s.width().max(s.height()) as usize / 60).clamp(6, 60);
+            let soft = LocalMeans::new(s, r).bitmap(s, 0);
+            own_top(s, &soft, name, ctx, out, (2, 3), &mut Tried::default());
         }
-    }
-    if opts.try_inverted {
-        attempt("own-inverted", || {
-            let inv = binarize::invert(base);
-            let bm = LocalMeans::new(&inv, r).bitmap(&inv, 8);
-            own(&inv, &bm, "own-inverted", &ctx, out, &mut Tried::default());
-            if !done(out) && opts.try_rqrr_detector {
+        Inverted => {
+            let inv = binarize::invert(f.base());
+            let bm = LocalMeans::new(&inv, f.radius()).bitmap(&inv, 8);
+            own(&inv, &bm, name, ctx, out, &mut Tried::default());
+            if (out.is_empty() || !ctx.first_only) && !ctx.expired() && ctx.opts.try_rqrr_detector {
                 rqrr_bitmap(&bm, "rqrr-inverted", out);
             }
-        });
+        }
+        // A small code in a large photo, too fine for the half-size copy.
+        // It read nothing on our sets and costs an unread 12 Mpx photo
+        // 40–90 ms, so it runs last.
+        Full => own_pyramid(f.img, name, ctx, out),
     }
+}
+
+/// A finer scale than the main attempts (an upscaled frame, or a photo at
+/// full size): a wider window and a soft threshold.
+fn own_pyramid(alt: &GrayImage, name: &'static str, ctx: &Ctx, out: &mut Vec<Decoded>) {
+    let r = (alt.width().max(alt.height()) as usize / 40).clamp(6, 80);
+    let bm = LocalMeans::new(alt, r).bitmap(alt, 8);
+    own(alt, &bm, name, ctx, out, &mut Tried::default());
 }
 
 /// Frames up to this side get an upscaled attempt. Every read it made on our
@@ -1015,6 +1123,70 @@ mod tests {
             });
             assert!(run_unguarded(&img).is_empty(), "{w}×{h}");
         }
+    }
+
+    #[test]
+    fn every_class_runs_each_of_its_attempts_once_and_hard_after_local() {
+        let all = [
+            Quarter, Local, Otsu, Hard, RqrrBitmap, RqrrPlain, Up2, Down2, Down2Otsu, Soft,
+            Inverted, Full,
+        ];
+        for (order, only) in [
+            (ORDER_PHOTO, &[Quarter, Full][..]),
+            (ORDER_MID, &[][..]),
+            (ORDER_SMALL, &[Up2][..]),
+        ] {
+            let special = [Quarter, Full, Up2];
+            for a in all {
+                let n = order.iter().filter(|&&b| b == a).count();
+                let want = usize::from(!special.contains(&a) || only.contains(&a));
+                assert_eq!(n, want, "{a:?} in {order:?}");
+            }
+            let at = |a| order.iter().position(|&b| b == a);
+            assert!(at(Local) < at(Hard), "{order:?}");
+        }
+    }
+
+    /// A frame with a code that every attempt of its class can read.
+    fn clean_code(px: u32) -> (GrayImage, &'static str) {
+        let text = "every attempt";
+        let code = qrcode::QrCode::with_error_correction_level(text.as_bytes(), qrcode::EcLevel::M)
+            .expect("encode");
+        let n = code.width() as u32;
+        let colors = code.to_colors();
+        let side = (n + 8) * px;
+        let img = GrayImage::from_fn(side, side, |x, y| {
+            let (mx, my) = ((x / px) as i64 - 4, (y / px) as i64 - 4);
+            let inside = mx >= 0 && my >= 0 && (mx as u32) < n && (my as u32) < n;
+            let dark =
+                inside && colors[(my as u32 * n + mx as u32) as usize] == qrcode::Color::Dark;
+            [if dark { 30 } else { 220 }].into()
+        });
+        (img, text)
+    }
+
+    #[test]
+    fn the_attempt_matrix_runs_every_attempt_and_keeps_what_each_read() {
+        // 8 px modules in a 264 px frame: the small class
+        let (img, text) = clean_code(8);
+        let steps = trace_every_attempt(&img, &all_attempts());
+        let names: Vec<&str> = steps.iter().map(|s| s.0).collect();
+        let want: Vec<&str> = ORDER_SMALL.iter().map(|a| a.name()).collect();
+        assert_eq!(names, want);
+        // the first attempt reads it, and so do later ones: nothing stopped
+        // the run and each attempt's reads are its own
+        for a in [Soft, Otsu] {
+            let s = steps.iter().find(|s| s.0 == a.name()).expect("ran");
+            assert_eq!(
+                s.2.iter().map(|d| d.text.as_str()).collect::<Vec<_>>(),
+                [text],
+                "{a:?}"
+            );
+        }
+        // the plain decode stops at the first
+        let (trace, d) = trace_attempts(&img, &all_attempts());
+        assert_eq!(trace.len(), 1);
+        assert_eq!(d.map(|d| d.attempt), Some(ORDER_SMALL[0].name()));
     }
 
     #[test]

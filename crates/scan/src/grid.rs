@@ -273,6 +273,10 @@ fn find_apat(
     let search = |o: (f64, f64), steps: i32, step: f64, mut best: (f64, f64, f32)| {
         for sy in -steps..=steps {
             for sx in -steps..=steps {
+                // `best` is at least the centre's score already
+                if sx == 0 && sy == 0 {
+                    continue;
+                }
                 let c = at(o, sx as f64 * step, sy as f64 * step);
                 if c.2 > best.2 {
                     best = c;

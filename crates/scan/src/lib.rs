@@ -20,7 +20,7 @@ pub mod wedge;
 
 pub use decode::{
     CrossCheck, DecodeOptions, Decoded, cross_check, debug_bitmap, debug_report, debug_timings,
-    decode_all, decode_frame, locate_code, trace_attempts,
+    decode_all, decode_frame, locate_code, trace_attempts, trace_every_attempt,
 };
 
 /// Live state of a scan source.
