@@ -205,16 +205,14 @@ impl ApatTemplate {
         ApatTemplate { offs, lo, hi }
     }
 
-    /// Light ring minus dark parts at pixel `(cx, cy)`: average contrast,
-    /// penalised by the worst light and dark samples.
-    fn score(&self, img: &GrayImage, cx: f64, cy: f64) -> f32 {
-        let (cx, cy) = (cx as f32, cy as f32);
+    /// The template's first `v.len()` samples at pixel `(cx, cy)`: the centre,
+    /// the inner ring (8), the outer ring (16).
+    fn samples(&self, img: &GrayImage, cx: f32, cy: f32, v: &mut [f32]) {
         let (w, h) = (img.width() as f32, img.height() as f32);
         let inside = cx + self.lo.0 >= 0.0
             && cy + self.lo.1 >= 0.0
             && cx + self.hi.0 < w - 1.0
             && cy + self.hi.1 < h - 1.0;
-        let mut v = [0f32; 25];
         if inside {
             // every point has all four bilinear neighbours: no clamping
             let raw = img.as_raw();
@@ -234,6 +232,26 @@ impl ApatTemplate {
                 *o = sample(img, cx + dx, cy + dy);
             }
         }
+    }
+
+    /// An upper bound of [`Self::score`] from the centre and the inner ring
+    /// alone (9 of the 25 samples): the outer ring's mean is at least 0 and
+    /// the darker of its maximum and the centre at least the centre.
+    fn bound(&self, img: &GrayImage, cx: f64, cy: f64) -> f32 {
+        let mut v = [0f32; 9];
+        self.samples(img, cx as f32, cy as f32, &mut v);
+        let centre = v[0];
+        let ring1 = &v[1..9];
+        let r1 = ring1.iter().sum::<f32>() / 8.0;
+        let r1_min = ring1.iter().copied().fold(255.0, f32::min);
+        0.6 * (r1 - 0.5 * centre) + 0.4 * (r1_min - centre)
+    }
+
+    /// Light ring minus dark parts at pixel `(cx, cy)`: average contrast,
+    /// penalised by the worst light and dark samples.
+    fn score(&self, img: &GrayImage, cx: f64, cy: f64) -> f32 {
+        let mut v = [0f32; 25];
+        self.samples(img, cx as f32, cy as f32, &mut v);
         let centre = v[0];
         let ring1 = &v[1..9];
         let ring2 = &v[9..25];
@@ -286,8 +304,33 @@ fn find_apat(
         best
     };
     let steps = (radius / 0.5).ceil() as i32;
+    // The climb and the full search both walk the half-module lattice round
+    // the predicted place, and the climb's neighbourhoods overlap: each
+    // lattice point is scored once (NaN = not yet; radii here are ≤ 3
+    // modules, 13 × 13 points).
+    const SIDE: usize = 13;
+    let mut memo = [f32::NAN; SIDE * SIDE];
+    let mut lattice = |nx: i32, ny: i32| {
+        let slot = usize::try_from(ny + steps)
+            .ok()
+            .zip(usize::try_from(nx + steps).ok())
+            .filter(|&(y, x)| x < SIDE && y < SIDE)
+            .map(|(y, x)| y * SIDE + x);
+        let (dx, dy) = (f64::from(nx) * 0.5, f64::from(ny) * 0.5);
+        let cx = px + j[0] * dx + j[1] * dy;
+        let cy = py + j[2] * dx + j[3] * dy;
+        let score = match slot {
+            Some(i) if !memo[i].is_nan() => memo[i],
+            Some(i) => {
+                memo[i] = tpl.score(img, cx, cy);
+                memo[i]
+            }
+            None => tpl.score(img, cx, cy),
+        };
+        (cx, cy, score)
+    };
     let mut pos = (0i32, 0i32);
-    let mut best = at((px, py), 0.0, 0.0);
+    let mut best = lattice(0, 0);
     for _ in 0..steps {
         let mut next = None;
         for (dx, dy) in [
@@ -304,7 +347,7 @@ fn find_apat(
             if nx.abs() > steps || ny.abs() > steps {
                 continue;
             }
-            let c = at((px, py), f64::from(nx) * 0.5, f64::from(ny) * 0.5);
+            let c = lattice(nx, ny);
             if c.2 > best.2 {
                 best = c;
                 next = Some((nx, ny));
@@ -318,8 +361,33 @@ fn find_apat(
     let coarse = if best.2 >= strong {
         best
     } else {
+        // Most weak climbs are on no pattern at all (a wrong side or
+        // version: on qr-real about 3 of 4 full searches ended below the
+        // callers' acceptance, half the strong score). When no lattice
+        // point's upper bound reaches it, none of their scores can: give up
+        // at a third of the samples.
+        let floor = strong * 0.5 - 0.5;
+        let pos = |n: i32| f64::from(n) * 0.5;
+        let hope = (-steps..=steps).any(|sy| {
+            (-steps..=steps).any(|sx| {
+                let (dx, dy) = (pos(sx), pos(sy));
+                let (cx, cy) = (px + j[0] * dx + j[1] * dy, py + j[2] * dx + j[3] * dy);
+                tpl.bound(img, cx, cy) >= floor
+            })
+        });
+        if !hope {
+            return best;
+        }
         // half-module steps: the template's peak is about a module wide
-        search((px, py), steps, 0.5, best)
+        for sy in -steps..=steps {
+            for sx in -steps..=steps {
+                let c = lattice(sx, sy);
+                if c.2 > best.2 {
+                    best = c;
+                }
+            }
+        }
+        best
     };
     // Refine around the coarse winner (within a quarter module of the peak):
     // fifth-module steps, then tenths around the best.
