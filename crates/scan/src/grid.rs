@@ -962,6 +962,43 @@ pub(crate) mod tests {
     use crate::finder::Finder;
     use std::f64::consts::PI;
 
+    proptest::proptest! {
+        /// The alignment search gives up on a lattice whose bounds all fall
+        /// short: the bound must never be below the score it stands for,
+        /// inside the frame, at its edges or beyond.
+        #[test]
+        fn the_template_bound_is_never_below_its_score(
+            pixels in proptest::collection::vec(0u8..=255, 48 * 40),
+            jac in (-4.0f64..4.0, -4.0f64..4.0, -4.0f64..4.0, -4.0f64..4.0),
+            at in (-10.0f64..60.0, -10.0f64..50.0),
+        ) {
+            let img = GrayImage::from_raw(48, 40, pixels).expect("size");
+            let tpl = ApatTemplate::new(&[jac.0, jac.1, jac.2, jac.3]);
+            let (b, s) = (tpl.bound(&img, at.0, at.1), tpl.score(&img, at.0, at.1));
+            proptest::prop_assert!(b >= s - 1e-3, "bound {b} < score {s}");
+        }
+    }
+
+    #[test]
+    fn the_template_bound_is_tight_on_a_clean_pattern() {
+        // black outer ring and centre, white inner ring, 4 px modules: the
+        // outer ring's mean is 0, where the bound gives nothing away
+        let img = GrayImage::from_fn(40, 40, |x, y| {
+            // Chebyshev distance from the centre pixels 18–19
+            let d = (x as i32 - 18).abs().max((y as i32 - 18).abs());
+            [if d <= 2 || (6..=10).contains(&d) {
+                0
+            } else {
+                255
+            }]
+            .into()
+        });
+        let tpl = ApatTemplate::new(&[4.0, 0.0, 0.0, 4.0]);
+        let (b, s) = (tpl.bound(&img, 18.5, 18.5), tpl.score(&img, 18.5, 18.5));
+        assert!(s > 200.0, "score {s}");
+        assert!(b >= s && b - s < 1.0, "bound {b}, score {s}");
+    }
+
     const PX: f64 = 6.0;
     const MARGIN: f64 = 40.0;
 
