@@ -72,7 +72,7 @@ pub fn parse_date(s: &str) -> Result<Date> {
 }
 
 pub fn decode_image(path: &Path) -> Result<String> {
-    let img = read_image(path)?.to_luma8();
+    let img = evisa_scan::to_grey(&read_image(path)?);
     // A still image is not a live frame: no time budget, every attempt may run.
     let opts = evisa_scan::DecodeOptions {
         budget: None,

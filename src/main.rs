@@ -176,7 +176,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Decode { image, all } => {
             // A QR can hold any bytes; an e-visa's text has nothing to escape.
             let texts = if all {
-                let img = common::read_image(&image)?.to_luma8();
+                let img = evisa_scan::to_grey(&common::read_image(&image)?);
                 // every attempt runs (no budget), duplicates dropped
                 let opts = evisa_scan::DecodeOptions {
                     budget: None,

@@ -297,7 +297,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     .to_string(),
                 None => decode_image(&page)?,
             };
-            let img = common::read_image(&page)?.to_luma8();
+            let img = evisa_scan::to_grey(&common::read_image(&page)?);
             let written = evisa_scan::simulate(&img, &expected, &out, per_category, seed)?;
             eprintln!("wrote {} frames under {}", written.len(), out.display());
             Ok(ExitCode::SUCCESS)

@@ -90,7 +90,7 @@ fn main() {
     let mut codes = Vec::new();
     for _ in 0..rounds {
         for f in files.iter().step_by(stride.max(1)) {
-            codes.push(image::open(f).expect("image").to_luma8());
+            codes.push(evisa_scan::to_grey(&image::open(f).expect("image")));
         }
     }
     let n = codes.len();

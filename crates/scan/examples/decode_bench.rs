@@ -101,7 +101,7 @@ fn cross_check_dirs(dirs: &[PathBuf]) {
         let Ok(img) = image::open(f) else {
             continue;
         };
-        let c = evisa_scan::cross_check(&img.to_luma8(), &opts);
+        let c = evisa_scan::cross_check(&evisa_scan::to_grey(&img), &opts);
         for t in &c.ours_only_texts {
             println!("OURS-ONLY {}: {t:?}", f.display());
         }
@@ -145,7 +145,7 @@ fn attempt_breakdown(dirs: &[PathBuf]) {
         let Ok(img) = image::open(f) else {
             continue;
         };
-        let (trace, d) = evisa_scan::trace_attempts(&img.to_luma8(), &opts);
+        let (trace, d) = evisa_scan::trace_attempts(&evisa_scan::to_grey(&img), &opts);
         let mut total = 0.0;
         for (name, t) in &trace {
             let ms = t.as_secs_f64() * 1e3;

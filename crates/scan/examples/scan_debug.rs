@@ -4,7 +4,7 @@
 
 fn main() {
     let a: Vec<String> = std::env::args().skip(1).collect();
-    let g = image::open(&a[0]).expect("open").to_luma8();
+    let g = evisa_scan::to_grey(&image::open(&a[0]).expect("open"));
     print!("{}", evisa_scan::debug_report(&g));
     let o = evisa_scan::DecodeOptions {
         budget: None,

@@ -48,7 +48,7 @@ fn main() {
             continue;
         };
         let exp = exp.trim_end_matches(['\r', '\n']).to_string();
-        let g = image::open(p).expect("image").to_luma8();
+        let g = evisa_scan::to_grey(&image::open(p).expect("image"));
         n += 1;
         let t0 = Instant::now();
         let r = std::panic::catch_unwind(|| {

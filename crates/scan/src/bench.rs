@@ -176,7 +176,7 @@ pub fn attempt_matrix(dirs: &[PathBuf], repeat: usize, mut line: impl FnMut(Stri
             let (Some(expected), Ok(img)) = (labels(&f), image::open(&f)) else {
                 continue;
             };
-            let g = img.to_luma8();
+            let g = crate::to_grey(&img);
             let mut best: Vec<(&str, f64, u8)> = Vec::new();
             for _ in 0..repeat.max(1) {
                 let steps = crate::decode::trace_every_attempt(&g, &opts);
@@ -255,7 +255,7 @@ pub fn bench_dirs_repeat(dirs: &[PathBuf], decoder: BenchDecoder, repeat: usize)
                 row.missed.push(format!("{} (unreadable)", path.display()));
                 continue;
             };
-            let g = img.to_luma8();
+            let g = crate::to_grey(&img);
             let mut best: Option<(f64, Option<f64>)> = None;
             let mut result = (None, "");
             for _ in 0..repeat.max(1) {

@@ -150,7 +150,7 @@ impl FrameSource for ReplaySource {
                     path: p.clone(),
                     source,
                 })?;
-                let g = img.to_luma8();
+                let g = crate::to_grey(&img);
                 self.blank_size = g.dimensions();
                 g
             }

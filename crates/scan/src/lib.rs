@@ -56,7 +56,7 @@ pub use camera::{
     CameraHandle, CameraOptions, Deduper, FrameSource, FrameSourceError, ReplaySource, spawn_camera,
 };
 pub use framer::{LineFramer, MrzFramer, strip_aim};
-pub use image_file::decode_image;
+pub use image_file::{decode_image, to_grey};
 pub use qrdata::{GridError, decode_grid};
 pub use serial::{CancelToken, SerialConfig, spawn_barcode_scanner, spawn_mrz_reader};
 pub use sim::{simulate, standin_page, standin_payload};
