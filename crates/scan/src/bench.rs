@@ -158,6 +158,14 @@ pub fn plain_rqrr(img: &image::GrayImage) -> Option<String> {
     .flatten()
 }
 
+/// A decoded text counts as read when it equals one of the image's labelled
+/// texts, trailing line ends trimmed on both sides (some corpus texts end in
+/// CRLF).
+fn is_labelled(expected: &[String], text: &str) -> bool {
+    let trim = |t: &str| t.trim_end_matches(['\r', '\n']).to_owned();
+    expected.iter().any(|e| trim(e) == trim(text))
+}
+
 /// Every attempt on every labelled image under each of `dirs`, as
 /// tab-separated lines `set, image, attempt, ms, read` (the attempt's fastest
 /// wall time over `repeat` runs; read = 1 when it decoded a labelled text,
@@ -168,7 +176,6 @@ pub fn attempt_matrix(dirs: &[PathBuf], repeat: usize, mut line: impl FnMut(Stri
         budget: None,
         ..Default::default()
     };
-    let trim = |t: &str| t.trim_end_matches(['\r', '\n']).to_string();
     for d in dirs {
         let mut files = Vec::new();
         images_under(d, &mut files);
@@ -184,10 +191,7 @@ pub fn attempt_matrix(dirs: &[PathBuf], repeat: usize, mut line: impl FnMut(Stri
                     best = steps
                         .iter()
                         .map(|(n, _, r)| {
-                            let read = if r
-                                .iter()
-                                .any(|d| expected.iter().any(|e| trim(e) == trim(&d.text)))
-                            {
+                            let read = if r.iter().any(|d| is_labelled(&expected, &d.text)) {
                                 1
                             } else if r.is_empty() {
                                 0
@@ -287,11 +291,7 @@ pub fn bench_dirs_repeat(dirs: &[PathBuf], decoder: BenchDecoder, repeat: usize)
             row.total += 1;
             let ascii = expected[0].is_ascii();
             row.ascii_total += usize::from(ascii);
-            // trailing line ends trimmed on both sides (some corpus texts end in CRLF)
-            let trim = |t: &str| t.trim_end_matches(['\r', '\n']).to_string();
-            if let Some(got) = text.as_deref().map(trim)
-                && expected.iter().any(|e| trim(e) == got)
-            {
+            if text.as_deref().is_some_and(|t| is_labelled(&expected, t)) {
                 row.read += 1;
                 row.ascii_read += usize::from(ascii);
                 *row.attempts.entry(attempt).or_default() += 1;

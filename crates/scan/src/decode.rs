@@ -1213,13 +1213,7 @@ mod tests {
 
     #[test]
     fn a_large_code_on_a_bent_page_is_read_through_its_alignment_lattice() {
-        let text = "bent page ".repeat(60);
-        let code = qrcode::QrCode::with_version(
-            text.as_bytes(),
-            qrcode::Version::Normal(25),
-            qrcode::EcLevel::M,
-        )
-        .expect("encode");
+        let (code, text) = grid::tests::bent_page_code();
         let (img, _) = grid::tests::render(&code, 12.0);
         let d = decode_frame(&img, &all_attempts()).expect("read");
         assert_eq!(d.text, text);

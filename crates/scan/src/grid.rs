@@ -282,9 +282,12 @@ fn find_apat(
     let (px, py) = h.map(mx, my);
     let j = h.jacobian(mx, my);
     let tpl = ApatTemplate::new(&j);
-    let at = |(ox, oy): (f64, f64), dx: f64, dy: f64| {
-        let cx = ox + j[0] * dx + j[1] * dy;
-        let cy = oy + j[2] * dx + j[3] * dy;
+    // a step of (dx, dy) modules from pixel o, through the local Jacobian
+    let place = |(ox, oy): (f64, f64), dx: f64, dy: f64| {
+        (ox + j[0] * dx + j[1] * dy, oy + j[2] * dx + j[3] * dy)
+    };
+    let at = |o: (f64, f64), dx: f64, dy: f64| {
+        let (cx, cy) = place(o, dx, dy);
         (cx, cy, tpl.score(img, cx, cy))
     };
     // Steps are in module units, mapped to pixels through the local Jacobian.
@@ -316,9 +319,7 @@ fn find_apat(
             .zip(usize::try_from(nx + steps).ok())
             .filter(|&(y, x)| x < SIDE && y < SIDE)
             .map(|(y, x)| y * SIDE + x);
-        let (dx, dy) = (f64::from(nx) * 0.5, f64::from(ny) * 0.5);
-        let cx = px + j[0] * dx + j[1] * dy;
-        let cy = py + j[2] * dx + j[3] * dy;
+        let (cx, cy) = place((px, py), f64::from(nx) * 0.5, f64::from(ny) * 0.5);
         let score = match slot {
             Some(i) if !memo[i].is_nan() => memo[i],
             Some(i) => {
@@ -367,11 +368,9 @@ fn find_apat(
         // point's upper bound reaches it, none of their scores can: give up
         // at a third of the samples.
         let floor = strong * 0.5 - 0.5;
-        let pos = |n: i32| f64::from(n) * 0.5;
         let hope = (-steps..=steps).any(|sy| {
             (-steps..=steps).any(|sx| {
-                let (dx, dy) = (pos(sx), pos(sy));
-                let (cx, cy) = (px + j[0] * dx + j[1] * dy, py + j[2] * dx + j[3] * dy);
+                let (cx, cy) = place((px, py), f64::from(sx) * 0.5, f64::from(sy) * 0.5);
                 tpl.bound(img, cx, cy) >= floor
             })
         });
@@ -1110,8 +1109,9 @@ pub(crate) mod tests {
         assert_eq!(errors(&dark, &truth), 0);
     }
 
-    #[test]
-    fn a_bent_large_code_is_sampled_through_the_alignment_lattice() {
+    /// A version-25 code of 600 characters, for the bent-page tests (rendered
+    /// with a 12-pixel bend).
+    pub(crate) fn bent_page_code() -> (qrcode::QrCode, String) {
         let text = "bent page ".repeat(60);
         let code = qrcode::QrCode::with_version(
             text.as_bytes(),
@@ -1119,6 +1119,12 @@ pub(crate) mod tests {
             qrcode::EcLevel::M,
         )
         .expect("encode");
+        (code, text)
+    }
+
+    #[test]
+    fn a_bent_large_code_is_sampled_through_the_alignment_lattice() {
+        let (code, text) = bent_page_code();
         let dim = code.width();
         let (img, truth) = render(&code, 12.0);
         let t = triple(dim, 12.0);
